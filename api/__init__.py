@@ -1,0 +1,1 @@
+"""Majakka's HTTP API and the embeddable widget."""

@@ -1,0 +1,26 @@
+"""GET /api/v1/search."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import get_kb
+from api.schemas import ErrorResponse, PassageOut, SearchResponse
+from kb.knowledge_base import KnowledgeBase
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+
+@router.get("/search", response_model=SearchResponse, responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+async def search(
+    kb: Annotated[KnowledgeBase, Depends(get_kb)],
+    q: Annotated[str, Query(min_length=1, max_length=1000, description="The question or search words.")],
+    k: Annotated[int, Query(ge=1, le=50, description="How many passages to return.")] = 5,
+    language: Annotated[Literal["fi", "sv", "en"] | None, Query(description="Only passages in this language.")] = None,
+) -> SearchResponse:
+    """Passages that match the query, best first (hybrid dense + BM25 retrieval)."""
+    passages = await run_in_threadpool(kb.search, q, k=k, language=language)
+    return SearchResponse(passages=[PassageOut(**p.to_dict()) for p in passages])

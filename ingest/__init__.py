@@ -1,0 +1,1 @@
+"""Loading documents of many formats and splitting them into passages."""

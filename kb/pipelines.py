@@ -1,0 +1,62 @@
+"""Every Haystack pipeline of Majakka, built here and nowhere else."""
+
+from __future__ import annotations
+
+from haystack import Pipeline
+from haystack.components.joiners import DocumentJoiner
+from haystack.components.writers import DocumentWriter
+from haystack.document_stores.types import DuplicatePolicy
+from haystack_integrations.components.retrievers.qdrant import (
+    QdrantEmbeddingRetriever,
+    QdrantSparseEmbeddingRetriever,
+)
+from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
+
+from kb.config import Settings
+from kb.embedding import build_document_embedder
+from kb.language import Analysers
+from kb.retrieval import RankFuser
+from kb.sparse import BM25QueryEncoder, BM25SparseEncoder
+
+
+def build_indexing_pipeline(settings: Settings, store: QdrantDocumentStore, *, progress_bar: bool) -> Pipeline:
+    """New passages are embedded, joined with reused ones (which keep their vectors), weighted for BM25, written.
+
+    embedder ─┐
+              joiner → sparse → writer
+    (reused) ─┘
+    """
+    pipeline = Pipeline()
+    pipeline.add_component("embedder", build_document_embedder(settings, progress_bar=progress_bar))
+    pipeline.add_component("joiner", DocumentJoiner(join_mode="concatenate"))
+    pipeline.add_component("sparse", BM25SparseEncoder())
+    pipeline.add_component("writer", DocumentWriter(document_store=store, policy=DuplicatePolicy.OVERWRITE))
+    pipeline.connect("embedder.documents", "joiner.documents")
+    pipeline.connect("joiner.documents", "sparse.documents")
+    pipeline.connect("sparse.documents", "writer.documents")
+    return pipeline
+
+
+def build_retrieval_pipeline(settings: Settings, store: QdrantDocumentStore, analysers: Analysers) -> Pipeline:
+    """Hybrid retrieval from a question already embedded (the caller reuses that embedding elsewhere).
+
+    (query_embedding) → dense ─┐
+    (text, language) → bm25 → sparse ─┴→ fuser
+    """
+    candidates = settings.retrieval.candidates
+    pipeline = Pipeline()
+    pipeline.add_component("dense", QdrantEmbeddingRetriever(document_store=store, top_k=candidates))
+    pipeline.add_component("bm25", BM25QueryEncoder(analysers))
+    pipeline.add_component("sparse", QdrantSparseEmbeddingRetriever(document_store=store, top_k=candidates))
+    pipeline.add_component(
+        "fuser",
+        RankFuser(
+            k=settings.retrieval.rrf_k,
+            dense_weight=settings.retrieval.dense_weight,
+            sparse_weight=settings.retrieval.sparse_weight,
+        ),
+    )
+    pipeline.connect("bm25.sparse_embedding", "sparse.query_sparse_embedding")
+    pipeline.connect("dense.documents", "fuser.dense")
+    pipeline.connect("sparse.documents", "fuser.sparse")
+    return pipeline

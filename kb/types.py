@@ -1,0 +1,127 @@
+"""The shapes Majakka returns: data only (see ../shared/CONTRACT.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from haystack import Document
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage."""
+
+    passage_id: str
+    document_id: str
+    title: str
+    section: str | None
+    language: str
+    url: str | None
+    source: str
+    text: str
+    score: float
+    kind: str | None = None
+    group: str | None = None
+    audience: str | None = None
+    section_key: str | None = None
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def from_document(cls, document: Document, score: float | None = None) -> Passage:
+        """Build from a stored Haystack document."""
+        meta = document.meta
+        return cls(
+            passage_id=document.id,
+            document_id=str(meta.get("document_id", "")),
+            title=str(meta.get("title", "")),
+            section=meta.get("section"),
+            language=str(meta.get("language", "")),
+            url=meta.get("url"),
+            source=str(meta.get("source", "")),
+            text=document.content or "",
+            score=float(score if score is not None else document.score or 0.0),
+            kind=meta.get("kind"),
+            group=meta.get("group"),
+            audience=meta.get("audience"),
+            section_key=meta.get("section_key"),
+            start=meta.get("start"),
+            end=meta.get("end"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ParallelPassage:
+    """The same guide passage in another language."""
+
+    passage_id: str
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The passage span that supports one answer sentence."""
+
+    n: int
+    passage_id: str
+    document_id: str
+    title: str
+    section: str | None
+    language: str
+    url: str | None
+    source: str
+    quote: str
+    start: int
+    end: int
+    text: str
+    parallel: ParallelPassage | None = None
+
+
+@dataclass(frozen=True)
+class HelpContact:
+    """One contact of the help block."""
+
+    id: str
+    name: str
+    text: str
+    phone: str | None
+    tel: str | None
+    email: str | None
+    web: str | None
+    hours: str | None
+
+
+@dataclass(frozen=True)
+class HelpBlock:
+    """Emergency and helpline contacts, written by code from corpus/contacts.toml."""
+
+    language: str
+    title: str
+    text: str
+    contacts: list[HelpContact]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A complete answer."""
+
+    answer: str
+    language: str
+    abstained: bool
+    urgent: bool
+    help: HelpBlock | None
+    citations: list[Citation]
+    passages: list[Passage]
+    notice: str = ""
+    audience: str = "public"
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)

@@ -1,0 +1,88 @@
+"""Ingest is incremental and atomic, with the real model and the real embedded Qdrant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.indexer import Indexer
+from kb.config import Settings
+from kb.embedding import QueryEncoder
+from kb.errors import IngestError
+from kb.knowledge_base import KnowledgeBase
+from kb.store import open_client
+
+
+def ingest(settings: Settings, *paths: Path, **kwargs: object):  # type: ignore[no-untyped-def]
+    client = open_client(settings)
+    try:
+        return Indexer(settings, client).ingest(list(paths), **kwargs)  # type: ignore[arg-type]
+    finally:
+        client.close()
+
+
+def search_ids(settings: Settings, encoder: QueryEncoder, query: str) -> list[str]:
+    with KnowledgeBase(settings, encoder=encoder) as kb:
+        return [p.passage_id for p in kb.search(query, k=5)]
+
+
+def test_ingest_reingest_unchanged_embeds_nothing(settings: Settings, fixture_corpus: Path) -> None:
+    first = ingest(settings, fixture_corpus)
+    assert first.changed and first.passages_embedded == first.passages > 0
+    again = ingest(settings, fixture_corpus)
+    assert not again.changed
+    assert again.passages_embedded == 0
+    assert again.documents_unchanged == first.documents_embedded
+    assert again.passages == first.passages
+
+
+def test_ingest_edit_reembeds_only_that_file_and_delete_removes(
+    settings: Settings, fixture_corpus: Path, encoder: QueryEncoder
+) -> None:
+    first = ingest(settings, fixture_corpus)
+    edited = fixture_corpus / "en" / "cooking.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nAdd caraway seeds for a spicier loaf.\n", encoding="utf-8")
+    second = ingest(settings, fixture_corpus)
+    assert second.documents_embedded == 1
+    assert second.passages_embedded <= 2
+    assert second.passages == first.passages
+    with KnowledgeBase(settings, encoder=encoder) as kb:
+        top = kb.search("caraway seeds in bread", k=1)[0]
+    assert top.document_id == "fixture-cooking-en" and "caraway" in top.text
+
+    (fixture_corpus / "en" / "cooking.md").unlink()
+    third = ingest(settings, fixture_corpus)
+    assert third.documents_removed == 1
+    with KnowledgeBase(settings, encoder=encoder) as kb:
+        documents = {p.document_id for p in kb.search("baking rye bread sourdough", k=20)}
+    assert "fixture-cooking-en" not in documents
+
+
+def test_ingest_skips_a_corrupt_pdf_and_ingests_the_rest(settings: Settings, fixture_corpus: Path) -> None:
+    (fixture_corpus / "en" / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog" + bytes(range(256)))
+    report = ingest(settings, fixture_corpus)
+    assert [Path(f).name for f, _ in report.failures] == ["broken.pdf"]
+    assert "broken.pdf" in report.failures[0][0] and report.failures[0][1]
+    assert report.documents_embedded == 9
+
+
+def test_ingest_failing_midway_leaves_the_previous_index_serving(
+    settings: Settings, fixture_corpus: Path, encoder: QueryEncoder
+) -> None:
+    ingest(settings, fixture_corpus)
+    before = search_ids(settings, encoder, "Kuka myöntää harkinta-ajan?")
+    (fixture_corpus / "fi" / "harkinta.md").write_text("---\nid: x\ntitle: X\nlanguage: fi\n---\n\nUusi teksti.\n")
+
+    def crash() -> None:
+        raise RuntimeError("simulated crash after writing")
+
+    with pytest.raises(IngestError, match="unchanged"):
+        ingest(settings, fixture_corpus, fail_after_write=crash)
+    assert search_ids(settings, encoder, "Kuka myöntää harkinta-ajan?") == before
+    client = open_client(settings)
+    try:
+        names = [c.name for c in client.get_collections().collections]
+    finally:
+        client.close()
+    assert len(names) == 1, names  # the half-built collection was dropped
