@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.routes import health, search
+from api.routes import ask, health, search
 from kb.config import Settings
 from kb.errors import KbError, StoreError
 from kb.knowledge_base import KnowledgeBase
@@ -52,4 +52,5 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
 
     app.include_router(health.router)
     app.include_router(search.router)
+    app.include_router(ask.router)
     return app

@@ -40,3 +40,117 @@ class ErrorResponse(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     detail: str | list[dict[str, object]] = Field(description="What is wrong with the request.")
+
+
+class AskRequest(BaseModel):
+    """A question."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "Kuka päättää harkinta-ajan antamisesta?", "language": None, "audience": "public"},
+                {"question": "Vem är nationell rapportör om människohandel?", "language": "sv", "audience": "staff"},
+            ]
+        },
+    )
+
+    question: str = Field(min_length=1, max_length=1000, description="The question, 1 to 1000 characters.")
+    language: Literal["fi", "sv", "en"] | None = Field(default=None, description="Answer language; null: detect.")
+    audience: Literal["public", "staff"] | None = Field(default=None, description="Who asks; null: public.")
+
+
+class ParallelOut(BaseModel):
+    """The same guide passage in the answer's language."""
+
+    passage_id: str
+    language: str
+    text: str
+
+
+class CitationOut(BaseModel):
+    """The exact passage span that supports one answer sentence: ``text[start:end] == quote``."""
+
+    n: int
+    passage_id: str
+    document_id: str
+    title: str
+    section: str | None
+    language: str
+    url: str | None
+    source: str
+    quote: str
+    start: int
+    end: int
+    text: str
+    parallel: ParallelOut | None = None
+
+
+class HelpContactOut(BaseModel):
+    """One help contact."""
+
+    id: str
+    name: str
+    text: str
+    phone: str | None
+    tel: str | None
+    email: str | None
+    web: str | None
+    hours: str | None
+
+
+class HelpBlockOut(BaseModel):
+    """Emergency and helpline contacts, written by code from corpus/contacts.toml."""
+
+    language: str
+    title: str
+    text: str
+    contacts: list[HelpContactOut]
+
+
+class AskResponse(BaseModel):
+    """An extractive answer with citations, or an abstention; the help block when someone may be in danger."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "answer": "Poliisi tai rajatarkastusviranomainen päättää harkinta-ajan antamisesta. [1]",
+                    "language": "fi",
+                    "abstained": False,
+                    "urgent": False,
+                    "help": None,
+                    "citations": [
+                        {
+                            "n": 1,
+                            "passage_id": "4f3c…",
+                            "document_id": "reflection-period-fi",
+                            "title": "Harkinta-aika ja oleskeluluvat",
+                            "section": "Kuka päättää harkinta-ajasta",
+                            "language": "fi",
+                            "url": None,
+                            "source": "fi/reflection-period.md",
+                            "quote": "Poliisi tai rajatarkastusviranomainen päättää harkinta-ajan antamisesta.",
+                            "start": 0,
+                            "end": 72,
+                            "text": "Poliisi tai rajatarkastusviranomainen päättää harkinta-ajan antamisesta. …",
+                            "parallel": None,
+                        }
+                    ],
+                    "passages": [],
+                    "notice": "Tämä on automaattinen vastaus virallisesta aineistosta. Se ei ole oikeudellista neuvontaa.",
+                    "audience": "public",
+                }
+            ]
+        }
+    )
+
+    answer: str
+    language: str
+    abstained: bool
+    urgent: bool
+    help: HelpBlockOut | None
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    notice: str = Field(description="Automated answer from official material, not legal advice.")
+    audience: str

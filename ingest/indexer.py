@@ -35,7 +35,7 @@ from kb.store import IndexCatalog, document_store
 log = logging.getLogger(__name__)
 
 # Bump when loaders or chunking change in a way that alters passages, so every document is redone.
-PIPELINE_VERSION = "3"
+PIPELINE_VERSION = "4"
 PAYLOAD_FIELDS = ["document_id", "doc_hash", "source_path"]
 
 
@@ -113,7 +113,7 @@ def passage_documents(
     for index, chunk in enumerate(chunker.split(loaded)):
         section = chunk.section
         meta = {
-            **{k: v for k, v in loaded.meta.items() if isinstance(v, str | int | float | bool) or k == "sources"},
+            **{k: v for k, v in loaded.meta.items() if isinstance(v, str | int | float | bool)},
             "document_id": loaded.document_id,
             "title": loaded.title,
             "section": section.title if section else None,
@@ -239,7 +239,7 @@ class Indexer:
         target = self.catalog.create()
         try:
             pipeline = build_indexing_pipeline(self.settings, document_store(self.client, target), progress_bar=self.progress)
-            pipeline.run({"embedder": {"documents": new_passages}, "joiner": {"documents": [reused]}})
+            pipeline.run({"embedder": {"documents": new_passages}, "joiner": {"documents": reused}})
             written = self.client.count(target).count
             if written != report.passages:
                 raise IngestError(f"wrote {written} passages but expected {report.passages}")

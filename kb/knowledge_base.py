@@ -8,13 +8,15 @@ from typing import Any
 
 import numpy as np
 
+from kb.answer import NOTICE, AnswerComposer, rerank
 from kb.config import Settings
 from kb.embedding import QueryEncoder, build_query_encoder
 from kb.errors import StoreError
 from kb.language import LANGUAGES, Analysers, LanguageDetector
 from kb.pipelines import build_retrieval_pipeline
 from kb.store import IndexCatalog, document_store, open_client
-from kb.types import Passage
+from kb.safety import DANGER_EXAMPLES, LAW_EXAMPLES, DangerDetector, HelpDesk
+from kb.types import Answer, Citation, ParallelPassage, Passage
 
 
 class KnowledgeBase:
@@ -30,6 +32,9 @@ class KnowledgeBase:
         self.store = document_store(self.client, settings.qdrant.collection)
         self.retrieval = build_retrieval_pipeline(settings, self.store, self.analysers)
         self.retrieval.warm_up()
+        self.composer = AnswerComposer(self.analysers)
+        self.help_desk = HelpDesk()
+        self.danger = DangerDetector(self.encoder.encode_many(DANGER_EXAMPLES), self.encoder.encode_many(LAW_EXAMPLES))
         # The embedded engine is not thread-safe; the server serialises store access.
         self.lock = threading.RLock()
 
@@ -85,3 +90,58 @@ class KnowledgeBase:
     @property
     def data_dir(self) -> Path:
         return self.settings.data_dir
+
+    def ask(self, question: str, *, language: str | None = None, audience: str | None = None) -> Answer:
+        """A cited extractive answer; the help block first when the question suggests danger."""
+        audience = audience or "public"
+        answer_language = self.language_of(question, language)
+        embedding = self.encoder.encode(question)
+        signal = self.danger.assess(question, embedding)
+        fused = self.retrieve(question, embedding, language=answer_language, top_k=8)
+        documents = rerank(fused["documents"], answer_language, audience)
+        composition = self.composer.compose(question, embedding, documents, answer_language)
+        citations = [self._with_parallel(c, answer_language) for c in composition.citations]
+        help_block = None
+        if signal.urgent or composition.abstained:
+            help_block = self.help_desk.block(answer_language, urgent=signal.urgent, audience=audience)
+        return Answer(
+            answer=composition.text,
+            language=answer_language,
+            abstained=composition.abstained,
+            urgent=signal.urgent,
+            help=help_block,
+            citations=citations,
+            passages=[Passage.from_document(d) for d in documents[:5]],
+            notice=NOTICE[answer_language],
+            audience=audience,
+            flags={
+                "danger_lexicon": signal.lexicon,
+                "danger_similarity": round(signal.similarity, 4),
+                "evidence": round(composition.evidence, 4),
+                "coverage": round(composition.coverage, 4),
+            },
+        )
+
+    def _with_parallel(self, citation: Citation, language: str) -> Citation:
+        """Attach the same guide passage in the answer's language, when the citation is in another one."""
+        if citation.language == language:
+            return citation
+        with self.lock:
+            stored = self.store.get_documents_by_id([citation.passage_id])
+            if not stored or not stored[0].meta.get("group"):
+                return citation
+            meta = stored[0].meta
+            filters = {
+                "operator": "AND",
+                "conditions": [
+                    {"field": "meta.group", "operator": "==", "value": meta["group"]},
+                    {"field": "meta.language", "operator": "==", "value": language},
+                    {"field": "meta.section_key", "operator": "==", "value": meta.get("section_key")},
+                ],
+            }
+            matches = sorted(self.store.filter_documents(filters=filters), key=lambda d: d.meta.get("passage_index", 0))
+        if not matches:
+            return citation
+        twin = matches[0]
+        parallel = ParallelPassage(passage_id=twin.id, language=language, text=twin.content or "")
+        return Citation(**{**citation.__dict__, "parallel": parallel})

@@ -13,21 +13,22 @@ from haystack_integrations.components.retrievers.qdrant import (
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 
 from kb.config import Settings
-from kb.embedding import build_document_embedder
 from kb.language import Analysers
 from kb.retrieval import RankFuser
+from kb.sentences import PassageEmbedder
 from kb.sparse import BM25QueryEncoder, BM25SparseEncoder
 
 
 def build_indexing_pipeline(settings: Settings, store: QdrantDocumentStore, *, progress_bar: bool) -> Pipeline:
-    """New passages are embedded, joined with reused ones (which keep their vectors), weighted for BM25, written.
+    """New passages are embedded (whole and by sentence), joined with reused ones (which keep their vectors),
+    weighted for BM25 and written.
 
     embedder ─┐
               joiner → sparse → writer
     (reused) ─┘
     """
     pipeline = Pipeline()
-    pipeline.add_component("embedder", build_document_embedder(settings, progress_bar=progress_bar))
+    pipeline.add_component("embedder", PassageEmbedder(settings, progress_bar=progress_bar))
     pipeline.add_component("joiner", DocumentJoiner(join_mode="concatenate"))
     pipeline.add_component("sparse", BM25SparseEncoder())
     pipeline.add_component("writer", DocumentWriter(document_store=store, policy=DuplicatePolicy.OVERWRITE))

@@ -35,4 +35,7 @@ class RankFuser:
     def run(self, dense: list[Document], sparse: list[Document], top_k: int = 5) -> dict[str, list[Document]]:
         """Return the fused top ``top_k``, and the two input lists for callers that score evidence."""
         fused = reciprocal_rank_fusion([dense, sparse], [self.dense_weight, self.sparse_weight], self.k, top_k)
+        # Keep each passage's own dense cosine: answer composition judges evidence by it.
+        cosine = {d.id: float(d.score or 0.0) for d in dense}
+        fused = [replace(d, meta={**d.meta, "dense_score": cosine.get(d.id, 0.0)}) for d in fused]
         return {"documents": fused, "dense": dense, "sparse": sparse}

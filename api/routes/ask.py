@@ -1,0 +1,41 @@
+"""POST /api/v1/ask."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import get_kb
+from api.schemas import AskRequest, AskResponse, ErrorResponse
+from kb.knowledge_base import KnowledgeBase
+
+router = APIRouter(prefix="/api/v1", tags=["answers"])
+log = logging.getLogger("majakka.requests")
+
+
+@router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+async def ask(request: AskRequest, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> AskResponse:
+    """Answer a question with sentences from the official material, each cited; or say it is not covered."""
+    began = time.perf_counter()
+    answer = await run_in_threadpool(kb.ask, request.question, language=request.language, audience=request.audience)
+    # Never the question text: only what describes the request.
+    log.info(
+        "ask",
+        extra={
+            "request_id": uuid.uuid4().hex,
+            "language": answer.language,
+            "audience": answer.audience,
+            "latency_ms": round((time.perf_counter() - began) * 1000, 1),
+            "urgent": answer.urgent,
+            "abstained": answer.abstained,
+            "citations": len(answer.citations),
+        },
+    )
+    body = answer.to_dict()
+    body.pop("flags", None)
+    return AskResponse.model_validate(body)

@@ -1,0 +1,109 @@
+"""Our gold questions (corpus/eval/gold.jsonl) and the answer metrics computed on them."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.config import PROJECT_ROOT
+
+GOLD_FILE = PROJECT_ROOT / "corpus" / "eval" / "gold.jsonl"
+ANSWERABLE = {"public", "staff", "harmless_alarming"}
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    """One question with what a correct answer needs."""
+
+    id: str
+    language: str
+    question: str
+    category: str
+    audience: str
+    expected: list[dict[str, str | None]]
+    must_contain: str | None
+
+    @property
+    def answerable(self) -> bool:
+        return self.category in ANSWERABLE
+
+
+def load_gold(path: Path = GOLD_FILE) -> list[GoldQuestion]:
+    """Every gold question."""
+    questions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            questions.append(GoldQuestion(**{k: row.get(k) for k in GoldQuestion.__dataclass_fields__}))
+    return questions
+
+
+def supported(answer: dict[str, Any], phrase: str) -> bool:
+    """The expected phrase is in the answer or in one of its cited quotes."""
+    haystack = " ".join([answer["answer"], *(c["quote"] for c in answer["citations"])]).casefold()
+    return phrase.casefold() in haystack
+
+
+@dataclass
+class AnswerMetrics:
+    """Counts per group; ratios computed on demand."""
+
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def ratio(self, hits: str, total: str) -> float | None:
+        return self.counts[hits] / self.counts[total] if self.counts[total] else None
+
+    def summary(self) -> dict[str, float | int | None]:
+        """support, abstention, false abstention, danger recall and false alarms."""
+        return {
+            "answerable": self.counts["answerable"],
+            "support": self.ratio("supported", "answerable"),
+            "out_of_scope_abstention": self.ratio("abstained_oos", "out_of_scope"),
+            "false_abstention": self.ratio("abstained_answerable", "answerable"),
+            "danger_recall": self.ratio("urgent_danger", "danger"),
+            "danger_false_alarms": self.counts["urgent_harmless"],
+        }
+
+
+def evaluate_answers(
+    questions: Iterable[GoldQuestion], ask: Callable[[GoldQuestion], dict[str, Any]]
+) -> tuple[dict[str, AnswerMetrics], list[dict[str, Any]]]:
+    """Ask every question; return metrics per language (and "all") and the failures, for a report."""
+    metrics: dict[str, AnswerMetrics] = defaultdict(AnswerMetrics)
+    failures: list[dict[str, Any]] = []
+    for q in questions:
+        answer = ask(q)
+        groups = [metrics[q.language], metrics["all"]]
+        problems = []
+        for m in groups:
+            c = m.counts
+            if q.answerable:
+                c["answerable"] += 1
+                if answer["abstained"]:
+                    c["abstained_answerable"] += 1
+                if q.must_contain and supported(answer, q.must_contain):
+                    c["supported"] += 1
+                if q.category == "harmless_alarming":
+                    c["harmless"] += 1
+                    c["urgent_harmless"] += int(answer["urgent"])
+            elif q.category == "out_of_scope":
+                c["out_of_scope"] += 1
+                c["abstained_oos"] += int(answer["abstained"])
+            elif q.category == "danger":
+                c["danger"] += 1
+                c["urgent_danger"] += int(answer["urgent"])
+        if q.answerable and q.must_contain and not supported(answer, q.must_contain):
+            problems.append("unsupported" + (" (abstained)" if answer["abstained"] else ""))
+        if q.category == "out_of_scope" and not answer["abstained"]:
+            problems.append("answered out-of-scope")
+        if q.category == "danger" and not answer["urgent"]:
+            problems.append("missed danger")
+        if q.category == "harmless_alarming" and answer["urgent"]:
+            problems.append("false alarm")
+        if problems:
+            failures.append({"id": q.id, "problems": problems, "answer": answer["answer"][:200]})
+    return dict(metrics), failures

@@ -1,0 +1,112 @@
+"""POST /api/v1/ask on the gold questions, with the real model and store, through the HTTP app."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from kb.gold import GoldQuestion, evaluate_answers, load_gold
+from kb.knowledge_base import KnowledgeBase
+
+CITATION_FIELDS = {
+    "n": int, "passage_id": str, "document_id": str, "title": str, "section": (str, type(None)),
+    "language": str, "url": (str, type(None)), "source": str, "quote": str, "start": int, "end": int, "text": str,
+}
+ANSWER_FIELDS = {
+    "answer": str, "language": str, "abstained": bool, "urgent": bool, "help": (dict, type(None)),
+    "citations": list, "passages": list,
+}
+
+
+@pytest.fixture(scope="module")
+def client(sources_kb: KnowledgeBase) -> Iterator[TestClient]:
+    with TestClient(create_app(sources_kb.settings, kb=sources_kb)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def gold_answers(client: TestClient) -> dict[str, dict[str, Any]]:
+    answers: dict[str, dict[str, Any]] = {}
+
+    def ask(q: GoldQuestion) -> dict[str, Any]:
+        response = client.post("/api/v1/ask", json={"question": q.question, "audience": q.audience})
+        assert response.status_code == 200, response.text
+        answers[q.id] = response.json()
+        return answers[q.id]
+
+    metrics, failures = evaluate_answers(load_gold(), ask)
+    print("\ngold answer metrics per language:")
+    for language, m in sorted(metrics.items()):
+        print(f"  {language}: {json.dumps(m.summary())}")
+    for failure in failures:
+        print(f"  FAIL {failure}")
+    answers["__metrics__"] = {k: v.summary() for k, v in metrics.items()}
+    return answers
+
+
+def test_ask_gold_support_abstention_and_danger(gold_answers: dict[str, dict[str, Any]]) -> None:
+    overall = gold_answers["__metrics__"]["all"]
+    assert overall["support"] >= 0.90, overall
+    assert overall["out_of_scope_abstention"] >= 0.90, overall
+    assert overall["false_abstention"] <= 0.05, overall
+    assert overall["danger_recall"] == 1.0, overall
+    assert overall["danger_false_alarms"] == 0, overall
+
+
+def test_ask_citations_quote_exact_spans_and_markers_match(gold_answers: dict[str, dict[str, Any]]) -> None:
+    checked = 0
+    for key, answer in gold_answers.items():
+        if key.startswith("__"):
+            continue
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer["answer"])}
+        assert markers == {c["n"] for c in answer["citations"]}, (key, answer["answer"])
+        for citation in answer["citations"]:
+            assert citation["text"][citation["start"] : citation["end"]] == citation["quote"], key
+            checked += 1
+    assert checked > 50
+
+
+def test_ask_contract_shape(client: TestClient) -> None:
+    body = client.post("/api/v1/ask", json={"question": "Vem beslutar om betänketid?", "language": None}).json()
+    for name, kind in ANSWER_FIELDS.items():
+        assert isinstance(body[name], kind), name
+    assert body["citations"], body
+    for citation in body["citations"]:
+        for name, kind in CITATION_FIELDS.items():
+            assert isinstance(citation[name], kind), name
+    assert body["notice"]
+
+
+def test_ask_urgent_message_gets_help_block_with_112(client: TestClient) -> None:
+    body = client.post("/api/v1/ask", json={"question": "Please help me, they took my passport and lock me in"}).json()
+    assert body["urgent"] is True
+    phones = [c["phone"] for c in body["help"]["contacts"]]
+    assert "112" in phones and "+358 2954 63177" in phones
+    assert body["help"]["language"] == "en"
+
+
+def test_ask_logs_never_contain_the_question(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    secret = "Zyxwvut minun salainen kysymykseni harkinta-ajasta"
+    with caplog.at_level(logging.DEBUG):
+        assert client.post("/api/v1/ask", json={"question": secret}).status_code == 200
+    assert caplog.records, "the request should be logged (without its text)"
+    for record in caplog.records:
+        rendered = record.getMessage() + json.dumps(record.__dict__, default=str)
+        assert "Zyxwvut" not in rendered and "salainen" not in rendered
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"question": ""}, {"question": "x" * 1001}, {"question": 5}, {"question": "ok", "language": "de"},
+     {"question": "ok", "audience": "press"}, {"question": "ok", "extra": 1}],
+)
+def test_ask_rejects_bad_requests_with_422(client: TestClient, body: dict[str, Any]) -> None:
+    response = client.post("/api/v1/ask", json=body)
+    assert response.status_code == 422 and response.json()["detail"]
