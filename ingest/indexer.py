@@ -35,8 +35,9 @@ from kb.store import IndexCatalog, document_store
 log = logging.getLogger(__name__)
 
 # Bump when loaders or chunking change in a way that alters passages, so every document is redone.
-PIPELINE_VERSION = "4"
-PAYLOAD_FIELDS = ["document_id", "doc_hash", "source_path"]
+PIPELINE_VERSION = "5"
+# Haystack stores a document as {"id", "content", "meta": {...}}; these are the meta fields we compare.
+PAYLOAD_FIELDS = ["meta.document_id", "meta.doc_hash", "meta.source_path"]
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ class Indexer:
         indexed: dict[str, dict[str, Any]] = {}
         if served:
             for _point_id, payload in self.catalog.payloads(served, PAYLOAD_FIELDS):
-                indexed.setdefault(str(payload.get("source_path")), payload)
+                meta = payload.get("meta") or {}
+                indexed.setdefault(str(meta.get("source_path")), meta)
 
         hashes: dict[str, str] = {}
         to_load: list[SourceFile] = []

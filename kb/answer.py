@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from haystack import Document
 
+from kb.glossary import Glossary
 from kb.language import Analysers
 from kb.sentences import unpack_spans, unpack_vectors
 from kb.types import Citation, Passage
@@ -48,14 +49,16 @@ class ComposerSettings:
 
     passages: int = 4
     max_sentences: int = 3
-    per_passage: int = 2
+    per_passage: int = 3
     cosine_weight: float = 1.0
-    coverage_weight: float = 0.15
-    rank_weight: float = 0.02
-    relative_floor: float = 0.03
-    repeat_cosine: float = 0.95
-    abstain_cosine: float = 0.80
-    abstain_coverage: float = 0.0
+    coverage_weight: float = 0.3
+    rank_weight: float = 0.01
+    preference_weight: float = 0.05
+    follow_margin: float = 0.06
+    relative_floor: float = 0.08
+    repeat_overlap: float = 0.6
+    abstain_coverage_weight: float = 0.1
+    abstain_threshold: float = 0.888
 
 
 @dataclass(frozen=True)
@@ -83,35 +86,51 @@ class Composition:
     coverage: float
 
 
+def preference(document: Document, language: str, audience: str) -> float:
+    """How much this audience prefers a passage: its language, and plain guides (public) or official texts (staff)."""
+    meta = document.meta
+    w = 1.25 if meta.get("language") == language else 1.0
+    kind = meta.get("kind")
+    if audience == "staff":
+        if kind in OFFICIAL_KINDS:
+            w *= 1.2 if kind != "case-law" else 1.0
+        elif meta.get("audience") == "public":
+            w *= 0.9
+    elif kind == "guide":
+        w *= 1.5 if meta.get("audience") in ("public", "both") else 1.2
+    elif kind == "case-law":
+        w *= 0.7
+    return w
+
+
 def rerank(documents: list[Document], language: str, audience: str) -> list[Document]:
-    """Prefer the question's language and, for the public, our plain guides; for staff, the official texts."""
-
-    def weight(document: Document) -> float:
-        meta = document.meta
-        w = 1.0
-        if meta.get("language") == language:
-            w *= 1.25
-        official = meta.get("kind") in OFFICIAL_KINDS
-        if audience == "staff":
-            w *= 1.15 if official else (1.0 if meta.get("audience") in ("staff", "both") else 0.9)
-        else:
-            w *= 1.2 if meta.get("kind") == "guide" and meta.get("audience") in ("public", "both") else 1.0
-        return w
-
-    return sorted(documents, key=lambda d: (d.score or 0.0) * weight(d), reverse=True)
+    """Order passages by fused score times the audience's preference."""
+    return sorted(documents, key=lambda d: (d.score or 0.0) * preference(d, language, audience), reverse=True)
 
 
 class AnswerComposer:
     """Chooses answer sentences from retrieved passages and cites them."""
 
-    def __init__(self, analysers: Analysers, settings: ComposerSettings | None = None) -> None:
+    def __init__(self, analysers: Analysers, settings: ComposerSettings | None = None, glossary: Glossary | None = None) -> None:
         self.analysers = analysers
         self.settings = settings or ComposerSettings()
+        self.glossary = glossary
 
-    def candidates(self, question: str, embedding: np.ndarray, documents: list[Document], language: str) -> list[Candidate]:
+    def question_terms(self, question: str, language: str) -> tuple[int, dict[str, set[str]]]:
+        """How many key terms the question has, and its terms per language (glossary equivalents included)."""
+        own = set(self.analysers.analyse(question, language))
+        terms = {language: set(own)}
+        if self.glossary is not None:
+            for other, extra in self.glossary.expansions(own, language).items():
+                terms.setdefault(other, set()).update(extra)
+        return len(own), terms
+
+    def candidates(
+        self, question: str, embedding: np.ndarray, documents: list[Document], language: str, audience: str = "public"
+    ) -> list[Candidate]:
         """Every answer sentence of the top passages, scored."""
         s = self.settings
-        query_terms = set(self.analysers.analyse(question, language))
+        size, query_terms = self.question_terms(question, language)
         out: list[Candidate] = []
         for rank, document in enumerate(documents[: s.passages]):
             packed_spans = document.meta.get("sentences")
@@ -123,37 +142,46 @@ class AnswerComposer:
             cosines = vectors @ embedding
             text = document.content or ""
             doc_language = document.meta.get("language")
+            wanted = query_terms.get(str(doc_language), set())
+            prior = s.preference_weight * (preference(document, language, audience) - 1.0)
             for (start, end), vector, cosine in zip(spans, vectors, cosines, strict=True):
                 terms = set(self.analysers.analyse(text[start:end], doc_language))
-                coverage = len(query_terms & terms) / len(query_terms) if query_terms else 0.0
-                score = s.cosine_weight * float(cosine) + s.coverage_weight * coverage - s.rank_weight * rank
+                coverage = min(1.0, len(wanted & terms) / size) if size else 0.0
+                score = s.cosine_weight * float(cosine) + s.coverage_weight * coverage - s.rank_weight * rank + prior
                 out.append(Candidate(rank, document, start, end, vector, score, float(cosine), coverage))
         return out
 
-    def compose(self, question: str, embedding: np.ndarray, documents: list[Document], language: str) -> Composition:
+    def compose(
+        self, question: str, embedding: np.ndarray, documents: list[Document], language: str, audience: str = "public"
+    ) -> Composition:
         """Pick, order and cite the answer sentences, or abstain."""
         s = self.settings
-        ranked = sorted(self.candidates(question, embedding, documents, language), key=lambda c: c.score, reverse=True)
+        scored = self.candidates(question, embedding, documents, language, audience)
+        ranked = sorted(scored, key=lambda c: c.score, reverse=True)
         if not ranked:
             return Composition(ABSTAIN_TEXT[language], [], True, 0.0, 0.0)
         best = ranked[0]
         passage_cosine = max(float(d.meta.get("dense_score", 0.0)) for d in documents[: s.passages])
         evidence = max(best.cosine, passage_cosine)
         coverage = max(c.coverage for c in ranked)
-        if evidence < s.abstain_cosine or coverage < s.abstain_coverage:
+        if evidence + s.abstain_coverage_weight * coverage < s.abstain_threshold:
             return Composition(ABSTAIN_TEXT[language], [], True, evidence, coverage)
 
-        chosen: list[Candidate] = []
-        per_passage: dict[str, int] = {}
-        for candidate in ranked:
-            if len(chosen) >= s.max_sentences or candidate.score < best.score - s.relative_floor * 4:
+        chosen: list[Candidate] = [best]
+        # The sentence after the best one in its passage usually carries on the same point ("It lasts …").
+        following = [c for c in ranked if c.document.id == best.document.id and c.start > best.end]
+        if following:
+            after = min(following, key=lambda c: c.start)
+            if after.score >= best.score - s.follow_margin and not self._repeats(after, chosen):
+                chosen.append(after)
+        for candidate in ranked[1:]:
+            if len(chosen) >= s.max_sentences or candidate.score < best.score - s.relative_floor:
                 break
-            if per_passage.get(candidate.document.id, 0) >= s.per_passage:
+            if candidate in chosen or self._repeats(candidate, chosen):
                 continue
-            if any(float(candidate.vector @ c.vector) >= s.repeat_cosine for c in chosen):
+            if sum(c.document.id == candidate.document.id for c in chosen) >= s.per_passage:
                 continue
             chosen.append(candidate)
-            per_passage[candidate.document.id] = per_passage.get(candidate.document.id, 0) + 1
         chosen.sort(key=lambda c: (c.passage_rank, c.start))
 
         citations: list[Citation] = []
@@ -170,3 +198,18 @@ class AnswerComposer:
             )
             sentences.append(f"{quote.rstrip()} [{n}]")
         return Composition(" ".join(sentences), citations, False, evidence, coverage)
+
+    def _repeats(self, candidate: Candidate, chosen: list[Candidate]) -> bool:
+        """True when the sentence says what a chosen one says (parallel versions, overlapping passages)."""
+        words = set(self.analysers.analyse(_text(candidate), candidate.document.meta.get("language")))
+        for other in chosen:
+            if other.document.id == candidate.document.id and other.start == candidate.start:
+                return True
+            theirs = set(self.analysers.analyse(_text(other), other.document.meta.get("language")))
+            if words and theirs and len(words & theirs) / min(len(words), len(theirs)) >= self.settings.repeat_overlap:
+                return True
+        return False
+
+
+def _text(candidate: Candidate) -> str:
+    return (candidate.document.content or "")[candidate.start : candidate.end]

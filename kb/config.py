@@ -25,7 +25,7 @@ class EmbeddingSettings(BaseModel):
     passage_prefix: str = Field(default="passage: ", description="Prefix put before passages (e5 convention).")
     batch_size: int = Field(default=16, ge=1, le=256, description="Passages embedded per batch at ingest.")
     query_backend: Literal["onnx", "torch"] = Field(
-        default="torch", description="Question encoder: `onnx` (int8, made by `kb model install`) or `torch`."
+        default="onnx", description="Question encoder: `onnx` (int8, made by `kb model install`) or `torch`."
     )
 
 
@@ -55,6 +55,11 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense side in fusion.")
     sparse_weight: float = Field(default=1.0, ge=0, description="Weight of the sparse (BM25) side in fusion.")
+    backend: Literal["auto", "memory", "qdrant"] = Field(
+        default="auto",
+        description="Search a snapshot of the served collection held in memory (`memory`), or query Qdrant on "
+        "every request (`qdrant`); `auto`: memory for embedded Qdrant, qdrant for a server.",
+    )
 
 
 class ApiSettings(BaseModel):
@@ -87,6 +92,13 @@ class Settings(BaseSettings):
         if self.embedding.model:
             return Path(self.embedding.model)
         return self.data_dir / "models" / "multilingual-e5-small"
+
+    @property
+    def retrieval_backend(self) -> str:
+        """`memory` or `qdrant`, with `auto` resolved."""
+        if self.retrieval.backend == "auto":
+            return "qdrant" if self.qdrant.url else "memory"
+        return self.retrieval.backend
 
     @property
     def qdrant_path(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -76,6 +76,14 @@ class TokenCounter:
         return len(self._tokenizer.encode(text).ids)
 
 
+class Encoder(Protocol):
+    """What encodes questions: torch (``QueryEncoder``) or ONNX (``OnnxQueryEncoder``)."""
+
+    def encode(self, text: str) -> np.ndarray: ...
+
+    def encode_many(self, texts: list[str]) -> np.ndarray: ...
+
+
 class QueryEncoder:
     """Encodes questions with ``query: `` into normalised float32 vectors (torch, full precision)."""
 
@@ -95,6 +103,10 @@ class QueryEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def build_query_encoder(settings: Settings) -> QueryEncoder:
-    """The question encoder chosen by ``KB_EMBEDDING__QUERY_BACKEND``."""
+def build_query_encoder(settings: Settings) -> Encoder:
+    """The question encoder chosen by ``KB_EMBEDDING__QUERY_BACKEND`` (``onnx`` int8, or ``torch``)."""
+    if settings.embedding.query_backend == "onnx":
+        from kb.onnx_encoder import OnnxQueryEncoder
+
+        return OnnxQueryEncoder(require_model(settings), settings.embedding.query_prefix)
     return QueryEncoder(settings)

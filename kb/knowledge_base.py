@@ -10,10 +10,12 @@ import numpy as np
 
 from kb.answer import NOTICE, AnswerComposer, rerank
 from kb.config import Settings
-from kb.embedding import QueryEncoder, build_query_encoder
+from kb.embedding import Encoder, build_query_encoder
 from kb.errors import StoreError
+from kb.glossary import Glossary
 from kb.language import LANGUAGES, Analysers, LanguageDetector
 from kb.pipelines import build_retrieval_pipeline
+from kb.snapshot import SnapshotHolder
 from kb.store import IndexCatalog, document_store, open_client
 from kb.safety import DANGER_EXAMPLES, LAW_EXAMPLES, DangerDetector, HelpDesk
 from kb.types import Answer, Citation, ParallelPassage, Passage
@@ -22,7 +24,7 @@ from kb.types import Answer, Citation, ParallelPassage, Passage
 class KnowledgeBase:
     """Everything needed to search and answer, loaded once and closed explicitly."""
 
-    def __init__(self, settings: Settings, *, encoder: QueryEncoder | None = None) -> None:
+    def __init__(self, settings: Settings, *, encoder: Encoder | None = None) -> None:
         self.settings = settings
         self.client = open_client(settings)
         self.catalog = IndexCatalog(self.client, settings.qdrant.collection)
@@ -30,9 +32,12 @@ class KnowledgeBase:
         self.detector = LanguageDetector()
         self.encoder = encoder or build_query_encoder(settings)
         self.store = document_store(self.client, settings.qdrant.collection)
-        self.retrieval = build_retrieval_pipeline(settings, self.store, self.analysers)
+        self.snapshot = SnapshotHolder(self.client, settings.qdrant.collection) if settings.retrieval_backend == "memory" else None
+        self.retrieval = build_retrieval_pipeline(settings, self.store, self.analysers, self.snapshot)
         self.retrieval.warm_up()
-        self.composer = AnswerComposer(self.analysers)
+        if self.snapshot is not None:
+            self.snapshot.current()
+        self.composer = AnswerComposer(self.analysers, glossary=Glossary(self.analysers))
         self.help_desk = HelpDesk()
         self.danger = DangerDetector(self.encoder.encode_many(DANGER_EXAMPLES), self.encoder.encode_many(LAW_EXAMPLES))
         # The embedded engine is not thread-safe; the server serialises store access.
@@ -67,17 +72,24 @@ class KnowledgeBase:
             try:
                 result = self.retrieval.run(
                     {
-                        "dense": {"query_embedding": embedding.tolist(), "filters": filters},
+                        # An array, not a list: the pipeline deep-copies inputs, and 384 floats one by one cost ~3 ms.
+                        "dense": {"query_embedding": self._embedding_input(embedding), "filters": filters},
                         "bm25": {"text": text, "language": language},
                         "sparse": {"filters": filters},
                         "fuser": {"top_k": top_k},
                     }
                 )
+                fused = result["fuser"]
+                if self.snapshot is not None and self.snapshot.snapshot is not None:
+                    fused = {name: self.snapshot.snapshot.hydrate(docs) for name, docs in fused.items()}
             except Exception as exc:
                 if self.catalog.served() is None:
                     raise StoreError("no index is served yet; run `kb ingest`") from exc
                 raise StoreError(f"the vector store failed: {exc}") from exc
-        return result["fuser"]
+        return fused
+
+    def _embedding_input(self, embedding: np.ndarray) -> Any:
+        return embedding if self.snapshot is not None else embedding.tolist()
 
     def search(self, query: str, *, k: int | None = None, language: str | None = None) -> list[Passage]:
         """The best passages for ``query`` (optionally only in ``language``)."""
@@ -99,7 +111,7 @@ class KnowledgeBase:
         signal = self.danger.assess(question, embedding)
         fused = self.retrieve(question, embedding, language=answer_language, top_k=8)
         documents = rerank(fused["documents"], answer_language, audience)
-        composition = self.composer.compose(question, embedding, documents, answer_language)
+        composition = self.composer.compose(question, embedding, documents, answer_language, audience)
         citations = [self._with_parallel(c, answer_language) for c in composition.citations]
         help_block = None
         if signal.urgent or composition.abstained:

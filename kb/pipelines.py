@@ -16,6 +16,7 @@ from kb.config import Settings
 from kb.language import Analysers
 from kb.retrieval import RankFuser
 from kb.sentences import PassageEmbedder
+from kb.snapshot import SnapshotEmbeddingRetriever, SnapshotHolder, SnapshotSparseRetriever
 from kb.sparse import BM25QueryEncoder, BM25SparseEncoder
 
 
@@ -38,17 +39,25 @@ def build_indexing_pipeline(settings: Settings, store: QdrantDocumentStore, *, p
     return pipeline
 
 
-def build_retrieval_pipeline(settings: Settings, store: QdrantDocumentStore, analysers: Analysers) -> Pipeline:
+def build_retrieval_pipeline(
+    settings: Settings, store: QdrantDocumentStore, analysers: Analysers, snapshot: SnapshotHolder | None = None
+) -> Pipeline:
     """Hybrid retrieval from a question already embedded (the caller reuses that embedding elsewhere).
 
     (query_embedding) → dense ─┐
     (text, language) → bm25 → sparse ─┴→ fuser
+
+    The two retrievers search Qdrant, or the in-memory snapshot of the served collection when one is given.
     """
     candidates = settings.retrieval.candidates
     pipeline = Pipeline()
-    pipeline.add_component("dense", QdrantEmbeddingRetriever(document_store=store, top_k=candidates))
+    if snapshot is not None:
+        pipeline.add_component("dense", SnapshotEmbeddingRetriever(snapshot, top_k=candidates))
+        pipeline.add_component("sparse", SnapshotSparseRetriever(snapshot, top_k=candidates))
+    else:
+        pipeline.add_component("dense", QdrantEmbeddingRetriever(document_store=store, top_k=candidates))
+        pipeline.add_component("sparse", QdrantSparseEmbeddingRetriever(document_store=store, top_k=candidates))
     pipeline.add_component("bm25", BM25QueryEncoder(analysers))
-    pipeline.add_component("sparse", QdrantSparseEmbeddingRetriever(document_store=store, top_k=candidates))
     pipeline.add_component(
         "fuser",
         RankFuser(

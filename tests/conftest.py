@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kb.config import PROJECT_ROOT, Settings
-from kb.embedding import QueryEncoder
+from kb.embedding import Encoder, QueryEncoder, build_query_encoder
 
 FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -37,7 +37,14 @@ def model_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def encoder(model_dir: Path) -> QueryEncoder:
+def encoder(model_dir: Path) -> Encoder:
+    """The question encoder the server uses (ONNX int8 by default)."""
+    return build_query_encoder(make_settings(model_dir.parent))
+
+
+@pytest.fixture(scope="session")
+def torch_encoder(model_dir: Path) -> QueryEncoder:
+    """The full-precision question encoder."""
     return QueryEncoder(make_settings(model_dir.parent))
 
 
@@ -54,25 +61,54 @@ def fixture_corpus(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def sources_data_dir(tmp_path_factory: pytest.TempPathFactory, shared_sources: Path, model_dir: Path) -> Path:
-    """A data folder with the default corpus (our guides + the official sources) ingested once per run."""
+def _ingest(data_dir: Path, paths: list[Path]) -> object:
     from ingest.indexer import Indexer
     from kb.store import open_client
 
-    data_dir = tmp_path_factory.mktemp("sources-data")
     settings = make_settings(data_dir)
     client = open_client(settings)
     try:
-        report = Indexer(settings, client).ingest(list(settings.sources))
+        report = Indexer(settings, client).ingest(paths)
     finally:
         client.close()
     assert not report.failures, report.failures
+    return report
+
+
+@pytest.fixture(scope="session")
+def statutes_data_dir(tmp_path_factory: pytest.TempPathFactory, shared_sources: Path, model_dir: Path) -> Path:
+    """A data folder with only ../shared/sources ingested, once per run."""
+    data_dir = tmp_path_factory.mktemp("statutes-data")
+    _ingest(data_dir, [shared_sources])
     return data_dir
 
 
 @pytest.fixture(scope="session")
-def sources_kb(sources_data_dir: Path, encoder: QueryEncoder) -> Iterator[object]:
+def sources_data_dir(tmp_path_factory: pytest.TempPathFactory, statutes_data_dir: Path) -> Path:
+    """The default corpus (our guides + the official sources): a copy of the statutes index plus the guides.
+
+    Ingest is incremental, so only the guides are embedded here; the official files are reused as they are.
+    """
+    data_dir = tmp_path_factory.mktemp("default-data") / "data"
+    shutil.copytree(statutes_data_dir, data_dir)
+    report = _ingest(data_dir, list(make_settings(data_dir).sources))
+    assert report.documents_unchanged > 0  # type: ignore[attr-defined]
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def statutes_kb(statutes_data_dir: Path, encoder: Encoder) -> Iterator[object]:
+    from kb.knowledge_base import KnowledgeBase
+
+    kb = KnowledgeBase(make_settings(statutes_data_dir), encoder=encoder)
+    try:
+        yield kb
+    finally:
+        kb.close()
+
+
+@pytest.fixture(scope="session")
+def sources_kb(sources_data_dir: Path, encoder: Encoder) -> Iterator[object]:
     from kb.knowledge_base import KnowledgeBase
 
     kb = KnowledgeBase(make_settings(sources_data_dir), encoder=encoder)

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.indexer import Indexer
 from kb.config import Settings
-from kb.embedding import QueryEncoder
+from kb.embedding import Encoder
 from kb.errors import IngestError
 from kb.knowledge_base import KnowledgeBase
 from kb.store import open_client
@@ -22,7 +22,7 @@ def ingest(settings: Settings, *paths: Path, **kwargs: object):  # type: ignore[
         client.close()
 
 
-def search_ids(settings: Settings, encoder: QueryEncoder, query: str) -> list[str]:
+def search_ids(settings: Settings, encoder: Encoder, query: str) -> list[str]:
     with KnowledgeBase(settings, encoder=encoder) as kb:
         return [p.passage_id for p in kb.search(query, k=5)]
 
@@ -38,7 +38,7 @@ def test_ingest_reingest_unchanged_embeds_nothing(settings: Settings, fixture_co
 
 
 def test_ingest_edit_reembeds_only_that_file_and_delete_removes(
-    settings: Settings, fixture_corpus: Path, encoder: QueryEncoder
+    settings: Settings, fixture_corpus: Path, encoder: Encoder
 ) -> None:
     first = ingest(settings, fixture_corpus)
     edited = fixture_corpus / "en" / "cooking.md"
@@ -68,7 +68,7 @@ def test_ingest_skips_a_corrupt_pdf_and_ingests_the_rest(settings: Settings, fix
 
 
 def test_ingest_failing_midway_leaves_the_previous_index_serving(
-    settings: Settings, fixture_corpus: Path, encoder: QueryEncoder
+    settings: Settings, fixture_corpus: Path, encoder: Encoder
 ) -> None:
     ingest(settings, fixture_corpus)
     before = search_ids(settings, encoder, "Kuka myöntää harkinta-ajan?")

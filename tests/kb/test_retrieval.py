@@ -9,14 +9,14 @@ import pytest
 
 from ingest.indexer import Indexer
 from kb.config import Settings
-from kb.embedding import QueryEncoder
+from kb.embedding import Encoder
 from kb.knowledge_base import KnowledgeBase
 from kb.store import open_client
 from tests.conftest import FIXTURE_CORPUS, make_settings
 
 
 @pytest.fixture(scope="module")
-def fixture_kb(tmp_path_factory: pytest.TempPathFactory, encoder: QueryEncoder, model_dir: Path) -> Iterator[KnowledgeBase]:
+def fixture_kb(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder, model_dir: Path) -> Iterator[KnowledgeBase]:
     settings: Settings = make_settings(tmp_path_factory.mktemp("fixture-data"))
     client = open_client(settings)
     try:

@@ -1,0 +1,49 @@
+"""The `kb` command, in-process, against a real index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kb.cli import main
+from tests.conftest import MODEL_DIR
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> None:
+    monkeypatch.setenv("KB_EMBEDDING__MODEL", str(MODEL_DIR))
+
+
+def test_cli_ingest_then_search_json(
+    cli_env: None, fixture_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "data")
+    assert main(["ingest", str(fixture_corpus), "--data-dir", data]) == 0
+    assert "index updated" in capsys.readouterr().out
+    assert main(["ingest", str(fixture_corpus), "--data-dir", data]) == 0
+    assert "index unchanged" in capsys.readouterr().out
+    assert main(["search", "Vem rapporterar om människohandel?", "-k", "2", "--json", "--data-dir", data]) == 0
+    passages = json.loads(capsys.readouterr().out)["passages"]
+    assert len(passages) == 2 and passages[0]["document_id"] == "fixture-rapportor-sv"
+    assert passages[0]["source"] == "sv/rapportor.md"
+
+
+def test_cli_error_is_one_line_and_exit_1(cli_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ingest", str(tmp_path / "missing"), "--data-dir", str(tmp_path / "d")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kb: error:") and "does not exist" in err[0]
+
+
+def test_cli_locked_store_says_what_to_do(cli_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kb.config import Settings
+    from kb.store import open_client
+
+    settings = Settings(data_dir=tmp_path / "d")
+    holder = open_client(settings)
+    try:
+        assert main(["search", "x", "--data-dir", str(tmp_path / "d")]) == 1
+    finally:
+        holder.close()
+    assert "in use by another process" in capsys.readouterr().err
