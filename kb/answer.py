@@ -7,6 +7,7 @@ plus the share of the question's key terms the sentence covers, plus the passage
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,19 +44,47 @@ NOTICE = {
 }
 
 
+# What a question asks for, and how a sentence that gives it looks (fi, sv, en). A sentence of the asked type
+# gets a bonus: the sentence that answers often adds a number, a date or an authority to the question's words.
+_QUESTION_TYPES = {
+    "duration": r"\b(kuinka (pitkä|kauan)|miten pitkä|how long|hur läng|hur lång)",
+    "number": r"\b(kuinka (paljon|monta)|montako|paljonko|how (much|many)|hur (mycket|många))",
+    "when": r"\b(milloin|mihin aikaan|when|what year|när|vilket år)",
+    "who": r"\b(kuka|ketkä|kenen|kenelle|mikä viranomainen|who|which authority|whom|vem|vilken myndighet|vilka)\b",
+    "penalty": r"(rangaistu|penalt|punish|straff|vankeu|prison|fängelse)",
+}
+_ANSWER_SHAPES = {
+    "duration": r"\d+\s*(päiv|kuukau|vuo|day|month|year|dag|månad|år)|(kuu(si|den)|kolmenkymmenen|six|sex|thirty|trettio)\s",
+    "number": r"\d",
+    "when": r"\d{4}|\d+\.\d+\.|(tammi|helmi|maalis|huhti|touko|kesä|heinä|elo|syys|loka|marras|joulu)kuu|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"januari|februari|mars|maj|juni|juli|augusti|oktober",
+    "who": r"(\b[A-ZÅÄÖ][a-zåäö]+\b.*){2,}|poliisi|police|polis|virasto|ministeri|ombudsman|valtuutettu|keskus|"
+    r"centre|förläggning|myndighet|authority|viranomai",
+    "penalty": r"\d+\s*(kuukau|vuo|month|year|månad|år)|vankeutta|imprisonment|fängelse",
+}
+_QUESTION_PATTERNS = {k: re.compile(p, re.IGNORECASE) for k, p in _QUESTION_TYPES.items()}
+_SHAPE_PATTERNS = {k: re.compile(p, re.IGNORECASE) for k, p in _ANSWER_SHAPES.items()}
+
+
+def question_types(question: str) -> list[str]:
+    """The kinds of answer a question asks for (duration, number, when, who, penalty)."""
+    return [kind for kind, pattern in _QUESTION_PATTERNS.items() if pattern.search(question)]
+
+
 @dataclass(frozen=True)
 class ComposerSettings:
     """Knobs of answer composition, tuned on corpus/eval/gold.jsonl."""
 
     passages: int = 4
     max_sentences: int = 3
-    per_passage: int = 3
+    per_passage: int = 2
     cosine_weight: float = 1.0
     coverage_weight: float = 0.3
     rank_weight: float = 0.01
     preference_weight: float = 0.05
-    follow_margin: float = 0.06
-    relative_floor: float = 0.08
+    shape_bonus: float = 0.12
+    relative_floor: float = 0.2
     repeat_overlap: float = 0.6
     abstain_coverage_weight: float = 0.1
     abstain_threshold: float = 0.888
@@ -131,6 +160,7 @@ class AnswerComposer:
         """Every answer sentence of the top passages, scored."""
         s = self.settings
         size, query_terms = self.question_terms(question, language)
+        shapes = [_SHAPE_PATTERNS[kind] for kind in question_types(question)]
         out: list[Candidate] = []
         for rank, document in enumerate(documents[: s.passages]):
             packed_spans = document.meta.get("sentences")
@@ -147,7 +177,8 @@ class AnswerComposer:
             for (start, end), vector, cosine in zip(spans, vectors, cosines, strict=True):
                 terms = set(self.analysers.analyse(text[start:end], doc_language))
                 coverage = min(1.0, len(wanted & terms) / size) if size else 0.0
-                score = s.cosine_weight * float(cosine) + s.coverage_weight * coverage - s.rank_weight * rank + prior
+                bonus = s.shape_bonus * sum(1 for shape in shapes if shape.search(text, start, end))
+                score = s.cosine_weight * float(cosine) + s.coverage_weight * coverage - s.rank_weight * rank + prior + bonus
                 out.append(Candidate(rank, document, start, end, vector, score, float(cosine), coverage))
         return out
 
@@ -167,21 +198,19 @@ class AnswerComposer:
         if evidence + s.abstain_coverage_weight * coverage < s.abstain_threshold:
             return Composition(ABSTAIN_TEXT[language], [], True, evidence, coverage)
 
+        # Two sentences from the best sentence's passage, then the best one from another passage: the section
+        # that answers is usually right, and a second source often adds the number or name asked for.
         chosen: list[Candidate] = [best]
-        # The sentence after the best one in its passage usually carries on the same point ("It lasts …").
-        following = [c for c in ranked if c.document.id == best.document.id and c.start > best.end]
-        if following:
-            after = min(following, key=lambda c: c.start)
-            if after.score >= best.score - s.follow_margin and not self._repeats(after, chosen):
-                chosen.append(after)
+        for candidate in ranked[1:]:
+            if len(chosen) >= s.per_passage or candidate.score < best.score - s.relative_floor:
+                break
+            if candidate.document.id == best.document.id and not self._repeats(candidate, chosen):
+                chosen.append(candidate)
         for candidate in ranked[1:]:
             if len(chosen) >= s.max_sentences or candidate.score < best.score - s.relative_floor:
                 break
-            if candidate in chosen or self._repeats(candidate, chosen):
-                continue
-            if sum(c.document.id == candidate.document.id for c in chosen) >= s.per_passage:
-                continue
-            chosen.append(candidate)
+            if candidate.document.id != best.document.id and not self._repeats(candidate, chosen):
+                chosen.append(candidate)
         chosen.sort(key=lambda c: (c.passage_rank, c.start))
 
         citations: list[Citation] = []
