@@ -39,7 +39,7 @@ serve: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
-eval: setup
+eval: ingest
 	$(KB) eval
 
 bench: setup

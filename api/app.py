@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.routes import ask, health, search
+from api.routes import ask, feedback, health, pages, search
 from kb.config import Settings
 from kb.errors import KbError, StoreError
 from kb.knowledge_base import KnowledgeBase
@@ -53,4 +54,15 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(ask.router)
+    app.include_router(feedback.router)
+    app.include_router(pages.router)
+    if settings.api.cors_origins:
+        # Exactly the configured origins (the sites that embed the widget); none configured: no CORS headers.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
     return app

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class PassageOut(BaseModel):
@@ -154,3 +154,23 @@ class AskResponse(BaseModel):
     passages: list[PassageOut]
     notice: str = Field(description="Automated answer from official material, not legal advice.")
     audience: str
+
+
+class FeedbackRequest(BaseModel):
+    """A rating of one answer: the ids of the passages it cited and up or down. Never the question or answer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"passage_ids": ["4f3c9a0e1b2d"], "rating": "up"}]},
+    )
+
+    passage_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        max_length=20, description="Ids of the passages the answer cited (0 to 20, each at most 64 characters)."
+    )
+    rating: Literal["up", "down"] = Field(description="Whether the answer helped.")
+
+
+class FeedbackResponse(BaseModel):
+    """The rating was stored."""
+
+    stored: bool

@@ -192,15 +192,7 @@ class Indexer:
                 to_load.append(file)
 
         new_passages: list[Document] = []
-        counter = TokenCounter(require_model(self.settings))
-        chunking = self.settings.chunking
-        chunker = StructuredChunker(
-            counter,
-            min_words=chunking.min_words,
-            max_words=chunking.max_words,
-            max_tokens=chunking.max_tokens,
-            overlap_sentences=chunking.overlap_sentences,
-        )
+        chunker = self._chunker()
         for file in to_load:
             try:
                 loaded = load_file(file.path, file.root)
@@ -238,13 +230,47 @@ class Indexer:
         if report.passages == 0:
             raise IngestError("nothing to index: no readable documents were found")
 
+        report.collection = self._write_generation(new_passages, reused, fail_after_write)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def index_documents(self, documents: list[LoadedDocument]) -> IngestReport:
+        """Index already-loaded documents as a whole new generation (evaluation corpora, not files)."""
+        began = time.perf_counter()
+        report = IngestReport(files=len(documents), changed=True)
+        chunker = self._chunker()
+        passages: list[Document] = []
+        for loaded in documents:
+            digest = hashlib.sha256(loaded.text.encode()).hexdigest()
+            passages.extend(passage_documents(loaded, chunker, digest, loaded.document_id, self._language(loaded)))
+        report.documents_embedded = len(documents)
+        report.passages = report.passages_embedded = len(passages)
+        report.collection = self._write_generation(passages, [], None)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def _chunker(self) -> StructuredChunker:
+        chunking = self.settings.chunking
+        return StructuredChunker(
+            TokenCounter(require_model(self.settings)),
+            min_words=chunking.min_words,
+            max_words=chunking.max_words,
+            max_tokens=chunking.max_tokens,
+            overlap_sentences=chunking.overlap_sentences,
+        )
+
+    def _write_generation(
+        self, new_passages: list[Document], reused: list[Document], fail_after_write: Callable[[], None] | None
+    ) -> str:
+        """Write all passages into a new collection and move the alias to it; on any failure drop it."""
+        expected = len(new_passages) + len(reused)
         target = self.catalog.create()
         try:
             pipeline = build_indexing_pipeline(self.settings, document_store(self.client, target), progress_bar=self.progress)
             pipeline.run({"embedder": {"documents": new_passages}, "joiner": {"documents": reused}})
             written = self.client.count(target).count
-            if written != report.passages:
-                raise IngestError(f"wrote {written} passages but expected {report.passages}")
+            if written != expected:
+                raise IngestError(f"wrote {written} passages but expected {expected}")
             if fail_after_write is not None:
                 fail_after_write()
             self.catalog.swap(target)
@@ -253,9 +279,7 @@ class Indexer:
             if isinstance(exc, KbError | KeyboardInterrupt):
                 raise
             raise IngestError(f"ingest failed, the served index is unchanged: {exc}") from exc
-        report.collection = target
-        report.seconds = time.perf_counter() - began
-        return report
+        return target
 
     def _reused_passages(self, served: str, keep_paths: set[str]) -> list[Document]:
         """Passages (with their dense vectors) of the documents that did not change."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.config import Settings
-from kb.errors import KbError
+from kb.errors import ConfigError, KbError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -97,6 +97,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from kb.eval_report import markdown, run_all, write_reports
+
+    unknown = set(args.sets) - {"gold", "swequad", "xquad", "tatoeba"}
+    if unknown:
+        raise ConfigError(f"unknown evaluation set {', '.join(sorted(unknown))}; choose from gold, swequad, xquad, tatoeba")
+    settings = _settings(args)
+    results = run_all(settings, sets=args.sets or None)
+    paths = write_reports(results, Path(args.reports))
+    print(markdown(results))
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -134,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audience", choices=["public", "staff"], default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", parents=[common], help="measure retrieval and answers against baselines")
+    p.add_argument("sets", nargs="*", metavar="SET", help="gold, swequad, xquad, tatoeba (default: all)")
+    p.add_argument("--reports", default="reports", help="folder for eval.md, eval.json and eval.png")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", parents=[common], help="serve the HTTP API and the widget")
     p.add_argument("--host")

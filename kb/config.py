@@ -131,3 +131,15 @@ def settings_rows() -> list[tuple[str, str, str]]:
 
     walk(Settings, "")
     return rows
+
+
+def settings_table() -> str:
+    """The README table of settings (regenerate with `python -m kb.config`)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for variable, default, meaning in settings_rows():
+        lines.append(f"| `{variable}` | {'`' + default + '`' if default else '(none)'} | {meaning} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -64,7 +64,14 @@ class KnowledgeBase:
         return self.detector.detect_supported(text)
 
     def retrieve(
-        self, text: str, embedding: np.ndarray, *, language: str | None, top_k: int, language_filter: str | None = None
+        self,
+        text: str,
+        embedding: np.ndarray,
+        *,
+        language: str | None,
+        top_k: int,
+        language_filter: str | None = None,
+        weights: list[float] | None = None,
     ) -> dict[str, Any]:
         """Run hybrid retrieval with an embedding already computed; returns fused, dense and sparse lists."""
         filters = {"field": "meta.language", "operator": "==", "value": language_filter} if language_filter else None
@@ -76,7 +83,7 @@ class KnowledgeBase:
                         "dense": {"query_embedding": self._embedding_input(embedding), "filters": filters},
                         "bm25": {"text": text, "language": language},
                         "sparse": {"filters": filters},
-                        "fuser": {"top_k": top_k},
+                        "fuser": {"top_k": top_k, "weights": weights},
                     }
                 )
                 fused = result["fuser"]

@@ -32,9 +32,16 @@ class RankFuser:
         self.sparse_weight = sparse_weight
 
     @component.output_types(documents=list[Document], dense=list[Document], sparse=list[Document])
-    def run(self, dense: list[Document], sparse: list[Document], top_k: int = 5) -> dict[str, list[Document]]:
-        """Return the fused top ``top_k``, and the two input lists for callers that score evidence."""
-        fused = reciprocal_rank_fusion([dense, sparse], [self.dense_weight, self.sparse_weight], self.k, top_k)
+    def run(
+        self, dense: list[Document], sparse: list[Document], top_k: int = 5, weights: list[float] | None = None
+    ) -> dict[str, list[Document]]:
+        """Return the fused top ``top_k``, and the two input lists for callers that score evidence.
+
+        Args:
+            weights: [dense, sparse] for this call (evaluation runs dense-only and BM25-only baselines this way).
+        """
+        dense_weight, sparse_weight = weights or [self.dense_weight, self.sparse_weight]
+        fused = reciprocal_rank_fusion([dense, sparse], [dense_weight, sparse_weight], self.k, top_k)
         # Keep each passage's own dense cosine: answer composition judges evidence by it.
         cosine = {d.id: float(d.score or 0.0) for d in dense}
         fused = [replace(d, meta={**d.meta, "dense_score": cosine.get(d.id, 0.0)}) for d in fused]

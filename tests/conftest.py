@@ -116,3 +116,15 @@ def sources_kb(sources_data_dir: Path, encoder: Encoder) -> Iterator[object]:
         yield kb
     finally:
         kb.close()
+
+
+# Figures that tests measure (answer quality per language, timings) are shown at the end of every run,
+# also when the tests pass.
+REPORT_LINES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if REPORT_LINES:
+        terminalreporter.section("Majakka measurements")
+        for line in REPORT_LINES:
+            terminalreporter.write_line(line)

@@ -6,6 +6,7 @@ from kb.config import PROJECT_ROOT, settings_rows
 
 
 def test_docs_readme_lists_every_setting_with_its_default() -> None:
+    """Regenerate the table with `python -m kb.config` when a setting changes."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     for variable, default, meaning in settings_rows():
         shown = f"`{default}`" if default else "(none)"

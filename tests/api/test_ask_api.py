@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from kb.gold import GoldQuestion, evaluate_answers, load_gold
 from kb.knowledge_base import KnowledgeBase
+from tests.conftest import REPORT_LINES
 
 CITATION_FIELDS = {
     "n": int, "passage_id": str, "document_id": str, "title": str, "section": (str, type(None)),
@@ -42,11 +43,10 @@ def gold_answers(client: TestClient) -> dict[str, dict[str, Any]]:
         return answers[q.id]
 
     metrics, failures = evaluate_answers(load_gold(), ask)
-    print("\ngold answer metrics per language:")
+    REPORT_LINES.append("gold answers through POST /api/v1/ask, per language:")
     for language, m in sorted(metrics.items()):
-        print(f"  {language}: {json.dumps(m.summary())}")
-    for failure in failures:
-        print(f"  FAIL {failure}")
+        REPORT_LINES.append(f"  {language}: {json.dumps(m.summary())}")
+    REPORT_LINES.extend(f"  miss {f['id']}: {', '.join(f['problems'])}" for f in failures)
     answers["__metrics__"] = {k: v.summary() for k, v in metrics.items()}
     return answers
 

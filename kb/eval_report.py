@@ -1,0 +1,151 @@
+"""`kb eval`: every evaluation set, Majakka against its baselines, written as Markdown, JSON and a PNG chart."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kb.config import Settings
+from kb.evaluation import EVAL_DIR, MODES, evaluate, gold_queries, run_external, swequad, tatoeba, xquad
+
+TARGETS = {
+    "gold": ("recall@5", 0.95),
+    "swequad": ("ndcg@10", 0.90),
+    "xquad-en": ("ndcg@10", 0.96),
+    "xquad-sv-en": ("ndcg@10", 0.80),
+    "tatoeba-fi-en": ("recall@1", 0.90),
+    "tatoeba-sv-en": ("recall@1", 0.90),
+}
+
+
+def _bar(total: int, label: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, disable=not sys.stderr.isatty(), leave=False)
+
+
+def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, Any]:
+    """Evaluate the chosen sets (default all) and return {set: {mode: {language: metrics}}}."""
+    from kb.gold import evaluate_answers, load_gold
+    from kb.knowledge_base import KnowledgeBase
+
+    wanted = set(sets or ["gold", "swequad", "xquad", "tatoeba"])
+    results: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+
+    if "gold" in wanted:
+        began = time.perf_counter()
+        queries = gold_queries()
+        with KnowledgeBase(settings) as kb:
+            with _bar(len(queries), "gold") as bar:
+                results["gold"] = evaluate(kb, queries, lambda n: bar.update(1))
+            metrics, _failures = evaluate_answers(
+                load_gold(), lambda q: kb.ask(q.question, audience=q.audience).to_dict()
+            )
+            results["gold-answers"] = {k: v.summary() for k, v in metrics.items()}
+        timings["gold"] = time.perf_counter() - began
+
+    if "swequad" in wanted:
+        began = time.perf_counter()
+        documents, queries = swequad(EVAL_DIR / "sv_swequad_mc")
+        with _bar(len(queries), "swequad") as bar:
+            results["swequad"] = run_external(settings, "swequad", documents, "sv", queries, lambda n: bar.update(1))
+        timings["swequad"] = time.perf_counter() - began
+
+    if "xquad" in wanted:
+        began = time.perf_counter()
+        documents, queries = xquad(EVAL_DIR / "en_sv_xquad")
+        with _bar(len(queries), "xquad") as bar:
+            both = run_external(settings, "xquad", documents, "en", queries, lambda n: bar.update(1))
+        results["xquad-en"] = {mode: {"en": v["en"]} for mode, v in both.items()}
+        results["xquad-sv-en"] = {mode: {"sv": v["sv"]} for mode, v in both.items()}
+        timings["xquad"] = time.perf_counter() - began
+
+    if "tatoeba" in wanted:
+        began = time.perf_counter()
+        folder = EVAL_DIR / "fi_sv_en_tatoeba"
+        for pair, language in (("fin-eng", "fi"), ("swe-eng", "sv")):
+            documents, queries = tatoeba(folder, pair, language)
+            with _bar(len(queries), f"tatoeba {language}") as bar:
+                results[f"tatoeba-{language}-en"] = run_external(
+                    settings, f"tatoeba-{language}", documents, "en", queries, lambda n: bar.update(1)
+                )
+        timings["tatoeba"] = time.perf_counter() - began
+    results["_seconds"] = {k: round(v, 1) for k, v in timings.items()}
+    return results
+
+
+def _all(metrics: dict[str, Any]) -> dict[str, Any]:
+    return metrics.get("all") or next(iter(metrics.values()))
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The report as Markdown tables."""
+    lines = ["# Majakka retrieval evaluation", ""]
+    lines += ["| set | language | mode | queries | recall@1 | recall@5 | recall@10 | MRR@10 | nDCG@10 |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, modes in results.items():
+        if name.startswith("_") or name == "gold-answers":
+            continue
+        for mode in MODES:
+            for language, m in sorted(modes[mode].items()):
+                lines.append(
+                    f"| {name} | {language} | {mode} | {m['queries']} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | "
+                    f"{m['recall@10']:.3f} | {m['mrr@10']:.3f} | {m['ndcg@10']:.3f} |"
+                )
+    lines += ["", "## Targets", "", "| set | metric | target | hybrid | BM25 | dense | hybrid ≥ best baseline − 0.01 |", "|---|---|---|---|---|---|---|"]
+    for name, (metric, target) in TARGETS.items():
+        if name not in results:
+            continue
+        values = {mode: _all(results[name][mode])[metric] for mode in MODES}
+        ok = values["hybrid"] >= max(values["bm25"], values["dense"]) - 0.01
+        lines.append(
+            f"| {name} | {metric} | {target} | {values['hybrid']:.3f} {'✓' if values['hybrid'] >= target else '✗'} | "
+            f"{values['bm25']:.3f} | {values['dense']:.3f} | {'yes' if ok else 'no'} |"
+        )
+    if "gold-answers" in results:
+        lines += ["", "## Gold answers", "", "| language | answerable | support | out-of-scope abstention | false abstention | danger recall | danger false alarms |", "|---|---|---|---|---|---|---|"]
+        for language, m in sorted(results["gold-answers"].items()):
+            def f(v: Any) -> str:
+                return "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+            lines.append(
+                f"| {language} | {m['answerable']} | {f(m['support'])} | {f(m['out_of_scope_abstention'])} | "
+                f"{f(m['false_abstention'])} | {f(m['danger_recall'])} | {f(m['danger_false_alarms'])} |"
+            )
+    lines += ["", f"Seconds per set: {json.dumps(results.get('_seconds', {}))}", ""]
+    return "\n".join(lines)
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    """A grouped bar chart of nDCG@10 (top-1 accuracy for Tatoeba) per set and mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n in TARGETS if n in results]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.25
+    for i, mode in enumerate(MODES):
+        values = [_all(results[n][mode])[TARGETS[n][0]] for n in names]
+        ax.bar([x + (i - 1) * width for x in range(len(names))], values, width, label=mode)
+    ax.set_xticks(range(len(names)), [f"{n}\n({TARGETS[n][0]})" for n in names], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("score")
+    ax.set_title("Majakka hybrid retrieval against BM25-only and dense-only")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_reports(results: dict[str, Any], folder: Path, name: str = "eval") -> list[Path]:
+    """Write Markdown, JSON and PNG; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    md, js, png = folder / f"{name}.md", folder / f"{name}.json", folder / f"{name}.png"
+    md.write_text(markdown(results), encoding="utf-8")
+    js.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    chart(results, png)
+    return [md, js, png]

@@ -1,0 +1,201 @@
+"""Retrieval evaluation: our gold questions and third-party sets, for Majakka's hybrid retrieval and, in the same
+run, a BM25-only and a dense-only baseline (the same index, with one side of the fusion switched off).
+
+Relevance:
+- gold: a passage of an expected document whose section starts with the expected section;
+- SweQUAD-MC: a passage of the question's context that contains the gold answer span;
+- XQuAD: a passage of the question's paragraph (en→en, and sv→en with the Swedish questions);
+- Tatoeba: the English sentence that translates the Finnish or Swedish one (top-1 accuracy).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.config import PROJECT_ROOT, Settings
+from kb.gold import load_gold
+from kb.types import Passage
+
+MODES = {"hybrid": None, "bm25": [0.0, 1.0], "dense": [1.0, 0.0]}
+EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval"
+K = 10
+
+
+@dataclass
+class Query:
+    """One evaluation question and what counts as relevant for it."""
+
+    id: str
+    text: str
+    language: str
+    relevant: Callable[[Passage], bool]
+    relevant_count: int = 1
+
+
+@dataclass
+class SetResult:
+    """Metrics of one set, one mode, one language."""
+
+    queries: int = 0
+    recall: dict[int, float] = field(default_factory=lambda: {1: 0.0, 5: 0.0, 10: 0.0})
+    mrr: float = 0.0
+    ndcg: float = 0.0
+
+    def add(self, flags: list[bool], relevant_count: int) -> None:
+        self.queries += 1
+        for k in self.recall:
+            self.recall[k] += any(flags[:k])
+        first = next((i for i, f in enumerate(flags[:K]) if f), None)
+        self.mrr += 1.0 / (first + 1) if first is not None else 0.0
+        dcg = sum(1.0 / math.log2(i + 2) for i, f in enumerate(flags[:K]) if f)
+        ideal = sum(1.0 / math.log2(i + 2) for i in range(min(K, max(1, relevant_count))))
+        self.ndcg += dcg / ideal
+
+    def summary(self) -> dict[str, float | int]:
+        n = max(1, self.queries)
+        return {
+            "queries": self.queries,
+            **{f"recall@{k}": round(v / n, 4) for k, v in self.recall.items()},
+            "mrr@10": round(self.mrr / n, 4),
+            "ndcg@10": round(self.ndcg / n, 4),
+        }
+
+
+def evaluate(kb: Any, queries: Iterable[Query], progress: Callable[[int], None] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """Run every query in every mode; one embedding per question serves the three modes."""
+    results: dict[str, dict[str, SetResult]] = {mode: {} for mode in MODES}
+    for i, query in enumerate(queries):
+        embedding = kb.encoder.encode(query.text)
+        for mode, weights in MODES.items():
+            fused = kb.retrieve(query.text, embedding, language=query.language, top_k=K, weights=weights)
+            flags = [query.relevant(Passage.from_document(d)) for d in fused["documents"]]
+            for group in (query.language, "all"):
+                results[mode].setdefault(group, SetResult()).add(flags, query.relevant_count)
+        if progress:
+            progress(i + 1)
+    return {mode: {g: r.summary() for g, r in groups.items()} for mode, groups in results.items()}
+
+
+def gold_queries() -> list[Query]:
+    """Answerable gold questions with their expected sections."""
+    out = []
+    for q in load_gold():
+        if not q.expected or not q.answerable:
+            continue
+
+        def relevant(p: Passage, expected: list[dict[str, str | None]] = q.expected) -> bool:
+            return any(
+                p.document_id == e["document_id"] and (not e.get("section") or (p.section or "").startswith(str(e["section"])) or p.title == e["section"])
+                for e in expected
+            )
+
+        out.append(Query(q.id, q.question, q.language, relevant))
+    return out
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def swequad(folder: Path) -> tuple[list[tuple[str, str, str]], list[Query]]:
+    """SweQUAD-MC: (document name, text) for every distinct context, and the questions."""
+    contexts: dict[str, str] = {}
+    queries: list[Query] = []
+    for split in ("training", "dev", "test"):
+        for i, item in enumerate(json.loads((folder / f"{split}.json").read_text(encoding="utf-8"))["data"]):
+            context = item["context"]
+            name = contexts.setdefault(context, f"ctx{len(contexts):04d}")
+            answer = next(c for c in item["choices"] if c.get("type") == "Correct answer")
+            span = _norm(context[answer["start"] : answer["end"]])
+
+            def relevant(p: Passage, name: str = name, span: str = span) -> bool:
+                return p.document_id == name and span in _norm(p.text)
+
+            queries.append(Query(f"{split}-{i}", item["question"], "sv", relevant))
+    # A context's first line is the agency page's title.
+    return [(name, text.splitlines()[0].strip(), text) for text, name in contexts.items()], queries
+
+
+def xquad(folder: Path) -> tuple[list[tuple[str, str, str]], list[Query]]:
+    """XQuAD: the English paragraphs, English questions and their Swedish translations."""
+    documents: list[tuple[str, str, str]] = []
+    queries: list[Query] = []
+    by_id: dict[str, str] = {}
+    for language in ("en", "sv"):
+        data = json.loads((folder / f"xquad.{language}.json").read_text(encoding="utf-8"))["data"]
+        n = 0
+        for article in data:
+            for paragraph in article["paragraphs"]:
+                name = f"para{n:04d}"
+                n += 1
+                if language == "en":
+                    documents.append((name, str(article.get("title", "")).replace("_", " "), paragraph["context"]))
+                for qa in paragraph["qas"]:
+                    by_id.setdefault(qa["id"], name)
+                    target = by_id[qa["id"]]
+                    queries.append(
+                        Query(f"{language}-{qa['id']}", qa["question"], language, lambda p, t=target: p.document_id == t)
+                    )
+    return documents, queries
+
+
+def tatoeba(folder: Path, pair: str, language: str) -> tuple[list[tuple[str, str, str]], list[Query]]:
+    """Tatoeba: the English sentences as the corpus, the Finnish or Swedish ones as questions."""
+    source = (folder / f"tatoeba.{pair}.{pair[:3]}").read_text(encoding="utf-8").splitlines()
+    english = (folder / f"tatoeba.{pair}.eng").read_text(encoding="utf-8").splitlines()
+    documents = [(f"s{i:04d}", "", line) for i, line in enumerate(english)]
+    queries = [
+        Query(f"{language}-{i}", line, language, lambda p, t=f"s{i:04d}": p.document_id == t)
+        for i, line in enumerate(source)
+    ]
+    return documents, queries
+
+
+def build_index(settings: Settings, documents: list[tuple[str, str, str]], language: str, data_dir: Path) -> None:
+    """Index (name, title, text) documents into a fresh data folder with Majakka's own chunking."""
+    from ingest.chunking import paragraphs
+    from ingest.document import LoadedDocument
+    from ingest.indexer import Indexer
+    from kb.store import open_client
+
+    loaded = []
+    for name, title, text in documents:
+        body = re.sub(r"\r?\n", "\n\n", text.strip())  # one paragraph a line, as the loaders write them
+        if not paragraphs(body, 0, len(body)):
+            continue
+        loaded.append(LoadedDocument(name, title, language, None, name, body))
+    eval_settings = settings.model_copy(update={"data_dir": data_dir})
+    client = open_client(eval_settings)
+    try:
+        Indexer(eval_settings, client).index_documents(loaded)
+    finally:
+        client.close()
+
+
+def run_external(
+    settings: Settings,
+    name: str,
+    documents: list[tuple[str, str, str]],
+    language: str,
+    queries: list[Query],
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Index a third-party corpus in a temporary folder and evaluate on it."""
+    from kb.knowledge_base import KnowledgeBase
+
+    work = Path(tempfile.mkdtemp(prefix=f"majakka-eval-{name}-"))
+    try:
+        data_dir = work / "data"
+        build_index(settings, documents, language, data_dir)
+        with KnowledgeBase(settings.model_copy(update={"data_dir": data_dir})) as kb:
+            return evaluate(kb, queries, progress)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
