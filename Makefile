@@ -7,7 +7,7 @@ KB := $(BIN)/kb
 STAMP := $(VENV)/.installed
 SOURCES_DIR ?= ../shared/sources
 
-.PHONY: run test bench eval setup system-deps model ingest serve clean
+.PHONY: run test bench eval setup system-deps browser-deps model ingest serve clean
 
 run: setup ingest serve
 
@@ -36,14 +36,33 @@ ingest: setup
 serve: setup
 	$(KB) serve
 
-test: setup
+test: setup browser-deps
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`) and check with axe-core
+# from npm. Chromium is installed when missing (as root, as CI runs); axe-core from package-lock.json.
+CHROMIUM := /usr/bin/chromium
+AXE := node_modules/axe-core/axe.min.js
+
+browser-deps: $(AXE)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "Install Debian's chromium for the browser tests (sudo apt-get install chromium)"; exit 1; fi; \
+	fi
+
+$(AXE): package.json package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm; \
+	  else echo "Install npm for the browser tests (sudo apt-get install npm)"; exit 1; fi; \
+	fi
+	npm ci --no-audit --no-fund
+	touch $(AXE)
 
 eval: ingest
 	$(KB) eval
 
 bench: setup
-	$(BIN)/python -m bench
+	$(KB) bench
 
 clean:
-	rm -rf $(VENV) data reports test-artifacts
+	rm -rf $(VENV) data reports test-artifacts node_modules

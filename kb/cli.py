@@ -111,6 +111,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from kb.bench import markdown, run, write_reports
+
+    results = run(_settings(args))
+    paths = write_reports(results, Path(args.reports))
+    print(markdown(results))
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -153,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sets", nargs="*", metavar="SET", help="gold, swequad, xquad, tatoeba (default: all)")
     p.add_argument("--reports", default="reports", help="folder for eval.md, eval.json and eval.png")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", parents=[common], help="measure speed and memory against a plain Haystack pipeline")
+    p.add_argument("--reports", default="reports", help="folder for bench.md, bench.json and bench.png")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("serve", parents=[common], help="serve the HTTP API and the widget")
     p.add_argument("--host")

@@ -54,12 +54,21 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=40, ge=5, le=200, description="Candidates taken from each side before fusion.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense side in fusion.")
-    sparse_weight: float = Field(default=1.0, ge=0, description="Weight of the sparse (BM25) side in fusion.")
+    sparse_weight: float = Field(
+        default=2.0, ge=0, description="Weight of the sparse (BM25) side in fusion (tuned on gold + SweQUAD-MC)."
+    )
     backend: Literal["auto", "memory", "qdrant"] = Field(
         default="auto",
         description="Search a snapshot of the served collection held in memory (`memory`), or query Qdrant on "
         "every request (`qdrant`); `auto`: memory for embedded Qdrant, qdrant for a server.",
     )
+
+
+class CacheSettings(BaseModel):
+    """Caches of question embeddings, search results and answers (process memory only, keyed by digests)."""
+
+    size: int = Field(default=2048, ge=0, description="Entries per cache; 0 turns caching off.")
+    ttl: float = Field(default=600.0, gt=0, description="Seconds an entry lives.")
 
 
 class ApiSettings(BaseModel):
@@ -84,6 +93,7 @@ class Settings(BaseSettings):
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     @property
@@ -92,6 +102,11 @@ class Settings(BaseSettings):
         if self.embedding.model:
             return Path(self.embedding.model)
         return self.data_dir / "models" / "multilingual-e5-small"
+
+    def with_data_dir(self, data_dir: Path) -> Settings:
+        """The same settings over another data folder, keeping the model in use."""
+        embedding = self.embedding.model_copy(update={"model": str(self.model_dir)})
+        return self.model_copy(update={"data_dir": data_dir, "embedding": embedding})
 
     @property
     def retrieval_backend(self) -> str:

@@ -67,11 +67,15 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
     if "tatoeba" in wanted:
         began = time.perf_counter()
         folder = EVAL_DIR / "fi_sv_en_tatoeba"
+        # Tatoeba is symmetric (sentence ↔ translation): e5's convention is "query: " on both sides.
+        symmetric = settings.model_copy(
+            update={"embedding": settings.embedding.model_copy(update={"model": str(settings.model_dir), "passage_prefix": "query: "})}
+        )
         for pair, language in (("fin-eng", "fi"), ("swe-eng", "sv")):
             documents, queries = tatoeba(folder, pair, language)
             with _bar(len(queries), f"tatoeba {language}") as bar:
                 results[f"tatoeba-{language}-en"] = run_external(
-                    settings, f"tatoeba-{language}", documents, "en", queries, lambda n: bar.update(1)
+                    symmetric, f"tatoeba-{language}", documents, "en", queries, lambda n: bar.update(1)
                 )
         timings["tatoeba"] = time.perf_counter() - began
     results["_seconds"] = {k: round(v, 1) for k, v in timings.items()}

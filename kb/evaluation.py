@@ -172,7 +172,7 @@ def build_index(settings: Settings, documents: list[tuple[str, str, str]], langu
         if not paragraphs(body, 0, len(body)):
             continue
         loaded.append(LoadedDocument(name, title, language, None, name, body))
-    eval_settings = settings.model_copy(update={"data_dir": data_dir})
+    eval_settings = settings.with_data_dir(data_dir)
     client = open_client(eval_settings)
     try:
         Indexer(eval_settings, client).index_documents(loaded)
@@ -195,7 +195,7 @@ def run_external(
     try:
         data_dir = work / "data"
         build_index(settings, documents, language, data_dir)
-        with KnowledgeBase(settings.model_copy(update={"data_dir": data_dir})) as kb:
+        with KnowledgeBase(settings.with_data_dir(data_dir)) as kb:
             return evaluate(kb, queries, progress)
     finally:
         shutil.rmtree(work, ignore_errors=True)

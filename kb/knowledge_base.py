@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from kb.answer import NOTICE, AnswerComposer, rerank
+from kb.batching import BatchingEncoder
+from kb.cache import TTLCache, question_key
 from kb.config import Settings
 from kb.embedding import Encoder, build_query_encoder
 from kb.errors import StoreError
@@ -30,7 +32,10 @@ class KnowledgeBase:
         self.catalog = IndexCatalog(self.client, settings.qdrant.collection)
         self.analysers = Analysers()
         self.detector = LanguageDetector()
-        self.encoder = encoder or build_query_encoder(settings)
+        self.encoder: Encoder = BatchingEncoder(encoder or build_query_encoder(settings))
+        cache = settings.cache
+        self.embeddings: TTLCache[np.ndarray] = TTLCache(cache.size, cache.ttl)
+        self.results: TTLCache[Any] = TTLCache(cache.size, cache.ttl)
         self.store = document_store(self.client, settings.qdrant.collection)
         self.snapshot = SnapshotHolder(self.client, settings.qdrant.collection) if settings.retrieval_backend == "memory" else None
         self.retrieval = build_retrieval_pipeline(settings, self.store, self.analysers, self.snapshot)
@@ -42,10 +47,43 @@ class KnowledgeBase:
         self.danger = DangerDetector(self.encoder.encode_many(DANGER_EXAMPLES), self.encoder.encode_many(LAW_EXAMPLES))
         # The embedded engine is not thread-safe; the server serialises store access.
         self.lock = threading.RLock()
+        self.reindex_lock = threading.Lock()
 
     def close(self) -> None:
         """Release the Qdrant client (the embedded folder can then be opened by another process)."""
+        if isinstance(self.encoder, BatchingEncoder):
+            self.encoder.close()
         self.client.close()
+
+    def generation(self) -> str | None:
+        """The physical collection being served; cached results belong to one generation."""
+        if self.snapshot is not None:
+            current = self.snapshot.current()
+            return current.collection if current else None
+        return self.catalog.served()
+
+    def reindex(self, paths: list[Path] | None = None) -> Any:
+        """Ingest while serving: the new generation is built beside the served one, then swapped in at once.
+
+        Queries keep being answered from the old generation until the swap; cached results are dropped after.
+        """
+        from ingest.indexer import Indexer
+
+        with self.reindex_lock:
+            report = Indexer(self.settings, self.client).ingest(paths or list(self.settings.sources))
+            if self.snapshot is not None:
+                self.snapshot.refresh()
+            self.results.clear()
+            return report
+
+    def embed(self, question: str) -> np.ndarray:
+        """The question's embedding, computed once per distinct question while cached."""
+        key = question_key(question)
+        vector = self.embeddings.get(key)
+        if vector is None:
+            vector = self.encoder.encode(question)
+            self.embeddings.put(key, vector)
+        return vector
 
     def __enter__(self) -> KnowledgeBase:
         return self
@@ -101,10 +139,16 @@ class KnowledgeBase:
     def search(self, query: str, *, k: int | None = None, language: str | None = None) -> list[Passage]:
         """The best passages for ``query`` (optionally only in ``language``)."""
         top_k = k or self.settings.retrieval.top_k
+        key = question_key(query, "search", top_k, language, self.generation())
+        cached = self.results.get(key)
+        if cached is not None:
+            return list(cached)
         query_language = self.language_of(query, language)
-        embedding = self.encoder.encode(query)
+        embedding = self.embed(query)
         fused = self.retrieve(query, embedding, language=query_language, top_k=top_k, language_filter=language)
-        return [Passage.from_document(d) for d in fused["documents"]]
+        passages = [Passage.from_document(d) for d in fused["documents"]]
+        self.results.put(key, tuple(passages))
+        return passages
 
     @property
     def data_dir(self) -> Path:
@@ -113,8 +157,12 @@ class KnowledgeBase:
     def ask(self, question: str, *, language: str | None = None, audience: str | None = None) -> Answer:
         """A cited extractive answer; the help block first when the question suggests danger."""
         audience = audience or "public"
+        key = question_key(question, "ask", language, audience, self.generation())
+        cached = self.results.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         answer_language = self.language_of(question, language)
-        embedding = self.encoder.encode(question)
+        embedding = self.embed(question)
         signal = self.danger.assess(question, embedding)
         fused = self.retrieve(question, embedding, language=answer_language, top_k=8)
         documents = rerank(fused["documents"], answer_language, audience)
@@ -123,7 +171,7 @@ class KnowledgeBase:
         help_block = None
         if signal.urgent or composition.abstained:
             help_block = self.help_desk.block(answer_language, urgent=signal.urgent, audience=audience)
-        return Answer(
+        answer = Answer(
             answer=composition.text,
             language=answer_language,
             abstained=composition.abstained,
@@ -140,6 +188,8 @@ class KnowledgeBase:
                 "coverage": round(composition.coverage, 4),
             },
         )
+        self.results.put(key, answer)
+        return answer
 
     def _with_parallel(self, citation: Citation, language: str) -> Citation:
         """Attach the same guide passage in the answer's language, when the citation is in another one."""

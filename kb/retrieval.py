@@ -14,6 +14,8 @@ def reciprocal_rank_fusion(
     scores: dict[str, float] = {}
     first_seen: dict[str, Document] = {}
     for documents, weight in zip(ranked_lists, weights, strict=True):
+        if weight <= 0:
+            continue  # a side switched off contributes no candidates at all, not zero-scored ones
         for rank, document in enumerate(documents, start=1):
             scores[document.id] = scores.get(document.id, 0.0) + weight / (k + rank)
             first_seen.setdefault(document.id, document)

@@ -10,6 +10,8 @@ generation. With a Qdrant server (``KB_QDRANT__URL``) the retrievers query Qdran
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -106,23 +108,40 @@ class Snapshot:
 
 
 class SnapshotHolder:
-    """The current snapshot; reloaded when the served collection changes."""
+    """The current snapshot; reloaded when the served collection changes.
 
-    def __init__(self, client: QdrantClient, alias: str) -> None:
+    The alias is looked up at most every ``check_every`` seconds (another process may move it on a Qdrant
+    server); an in-process reindex calls ``refresh`` to switch at once.
+    """
+
+    def __init__(self, client: QdrantClient, alias: str, check_every: float = 1.0) -> None:
         from kb.store import IndexCatalog
 
         self.catalog = IndexCatalog(client, alias)
         self.client = client
+        self.check_every = check_every
         self.snapshot: Snapshot | None = None
+        self._checked = -math.inf
+        self._lock = threading.Lock()
 
     def current(self) -> Snapshot | None:
         """The snapshot of the served collection (loading it if the alias moved)."""
-        served = self.catalog.served()
-        if served is None:
-            return None
-        if self.snapshot is None or self.snapshot.collection != served:
-            self.snapshot = Snapshot.load(self.client, served)
-        return self.snapshot
+        now = time.monotonic()
+        if self.snapshot is not None and now - self._checked < self.check_every:
+            return self.snapshot
+        with self._lock:
+            served = self.catalog.served()
+            self._checked = now
+            if served is None:
+                self.snapshot = None
+            elif self.snapshot is None or self.snapshot.collection != served:
+                self.snapshot = Snapshot.load(self.client, served)
+            return self.snapshot
+
+    def refresh(self) -> Snapshot | None:
+        """Look at the alias now and load the new generation if it moved."""
+        self._checked = -math.inf
+        return self.current()
 
 
 def _language(filters: dict[str, Any] | None) -> str | None:

@@ -124,9 +124,9 @@ def demo_page(lang: Language, audience: str) -> str:
 <link rel="stylesheet" href="/demo.css">
 </head>
 <body class="demo">
-<a class="skip" href="#content">{text["skip"]}</a>
-<p class="banner">{text["banner"]}</p>
 <header class="site">
+  <a class="skip" href="#content">{text["skip"]}</a>
+  <p class="banner">{text["banner"]}</p>
   <div class="wrap top">
     <p class="logo"><span class="mark" aria-hidden="true"></span>{text["ministry"]}</p>
     <nav aria-label="{text["languages"]}"><ul class="langs">{switch}</ul></nav>

@@ -337,8 +337,8 @@
     }
   };
 
-  Widget.prototype.scrollTo = function (el) {
-    el.scrollIntoView({ block: "nearest", behavior: reducedMotion() ? "auto" : "smooth" });
+  Widget.prototype.scrollTo = function (el, block) {
+    el.scrollIntoView({ block: block || "nearest", behavior: reducedMotion() ? "auto" : "smooth" });
   };
 
   Widget.prototype.submit = function () {
@@ -366,7 +366,7 @@
     this.log.appendChild(exchange);
     this.live.textContent = "";
     this.input.value = "";
-    this.scrollTo(exchange);
+    this.scrollTo(exchange, "start");
 
     this.ask(question).then(function (answer) {
       self.renderAnswer(reply, answer, id);
@@ -377,7 +377,7 @@
     }).then(function () {
       reply.removeAttribute("aria-busy");
       self.busy = false;
-      self.scrollTo(exchange);
+      self.scrollTo(exchange, "start");
     });
   };
 

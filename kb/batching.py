@@ -1,0 +1,65 @@
+"""Micro-batching: questions that arrive together are encoded in one model call.
+
+Each caller puts its text in a queue and waits; one worker thread takes everything that has arrived (up to
+``max_batch``) and encodes it in one call. Questions that come in while a batch is being encoded form the next
+batch, so a lone question never waits for company, and under concurrent load the model runs on batches.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+
+import numpy as np
+
+from kb.embedding import Encoder
+
+
+class BatchingEncoder:
+    """Wraps an encoder; ``encode`` may be called from many threads."""
+
+    def __init__(self, encoder: Encoder, *, max_batch: int = 16) -> None:
+        self.encoder = encoder
+        self.max_batch = max_batch
+        self._queue: queue.Queue[tuple[str, Future[np.ndarray]] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._run, name="majakka-encoder", daemon=True)
+        self._worker.start()
+
+    def encode(self, text: str) -> np.ndarray:
+        """One question's embedding (batched with concurrent ones)."""
+        future: Future[np.ndarray] = Future()
+        self._queue.put((text, future))
+        return future.result()
+
+    def encode_many(self, texts: list[str]) -> np.ndarray:
+        """Several texts at once, directly."""
+        return self.encoder.encode_many(texts)
+
+    def close(self) -> None:
+        """Stop the worker."""
+        self._queue.put(None)
+        self._worker.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            try:
+                while len(batch) < self.max_batch:
+                    more = self._queue.get_nowait()
+                    if more is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(more)
+            except queue.Empty:
+                pass
+            try:
+                vectors = self.encoder.encode_many([text for text, _ in batch])
+                for (_text, future), vector in zip(batch, vectors, strict=True):
+                    future.set_result(vector)
+            except Exception as exc:  # every waiting caller learns of the failure
+                for _text, future in batch:
+                    future.set_exception(exc)

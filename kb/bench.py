@@ -1,0 +1,254 @@
+"""`kb bench`: speed and memory, Majakka against a plain Haystack pipeline, measured in one run on this machine.
+
+Method (also printed in the report):
+- ingest: the whole default corpus into an empty data folder (passages per second), then a no-op re-ingest;
+- in-process: every gold question, three rounds, warm; search and ask; the baseline pipeline likewise;
+- HTTP on loopback: `kb serve` as its own process; GET /api/v1/search and POST /api/v1/ask at concurrency 1, 8
+  and 32, each level bounded by a request count and a time limit; latency p50/p95, throughput, errors;
+  start-up time to a ready /healthz; the server's peak resident memory (VmHWM). The baseline server
+  (kb.bench_baseline) gets the same search load. Medians and ratios come from this one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kb.config import Settings
+from kb.gold import load_gold
+
+LEVELS = {1: 200, 8: 600, 32: 1200}  # concurrency → requests
+TIME_LIMIT = 60.0  # seconds per level at most
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of values, in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return 1000 * ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of a process (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(command: list[str], port: int, timeout: float = 120.0) -> tuple[subprocess.Popen[bytes], float]:
+    """Start a server process and wait until /healthz answers 200; returns it and the seconds it took."""
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while time.perf_counter() - began < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {' '.join(command)}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process, time.perf_counter() - began
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not become ready in time")
+
+
+def load(send: Callable[[httpx.Client, int], httpx.Response], concurrency: int, count: int) -> dict[str, Any]:
+    """Send ``count`` requests from ``concurrency`` threads (bounded by TIME_LIMIT); latency and throughput."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(count))
+    deadline = time.perf_counter() + TIME_LIMIT
+
+    def worker() -> None:
+        nonlocal errors
+        with httpx.Client(timeout=30) as client:
+            while time.perf_counter() < deadline:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                began = time.perf_counter()
+                try:
+                    ok = send(client, i).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                elapsed = time.perf_counter() - began
+                with lock:
+                    latencies.append(elapsed)
+                    errors += not ok
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "errors": errors,
+        "p50_ms": round(pct(latencies, 0.5), 2),
+        "p95_ms": round(pct(latencies, 0.95), 2),
+        "throughput_rps": round(len(latencies) / wall, 1),
+    }
+
+
+def run(settings: Settings) -> dict[str, Any]:
+    """Run every measurement; returns the results as a dict."""
+    from ingest.indexer import Indexer
+    from kb.bench_baseline import build_baseline
+    from kb.knowledge_base import KnowledgeBase
+    from kb.store import IndexCatalog, open_client
+
+    questions = [q for q in load_gold()]
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "method": __doc__}
+    work = Path(tempfile.mkdtemp(prefix="majakka-bench-"))
+    data_dir = work / "data"
+    bench_settings = settings.with_data_dir(data_dir)
+    try:
+        client = open_client(bench_settings)
+        try:
+            indexer = Indexer(bench_settings, client)
+            first = indexer.ingest(list(settings.sources))
+            again = indexer.ingest(list(settings.sources))
+            collection = IndexCatalog(client, settings.qdrant.collection).served()
+        finally:
+            client.close()
+        results["ingest"] = {
+            "passages": first.passages,
+            "seconds": round(first.seconds, 1),
+            "passages_per_second": round(first.passages / first.seconds, 1),
+            "noop_reingest_seconds": round(again.seconds, 2),
+        }
+
+        with KnowledgeBase(bench_settings) as kb:
+            for q in questions[:5]:
+                kb.ask(q.question)
+            timings: dict[str, list[float]] = {"search": [], "ask": []}
+            for _round in range(3):
+                for q in questions:
+                    began = time.perf_counter()
+                    kb.search(q.question)
+                    timings["search"].append(time.perf_counter() - began)
+                    began = time.perf_counter()
+                    kb.ask(q.question, audience=q.audience)
+                    timings["ask"].append(time.perf_counter() - began)
+        baseline = build_baseline(bench_settings, str(collection))
+        base_times = []
+        for _round in range(3):
+            for q in questions:
+                began = time.perf_counter()
+                baseline.run({"embedder": {"text": q.question}, "retriever": {"top_k": 5}})
+                base_times.append(time.perf_counter() - began)
+        baseline.get_component("retriever")._document_store.close()  # type: ignore[attr-defined]  # noqa: SLF001
+        del baseline
+        results["in_process_ms"] = {
+            name: {"p50": round(pct(v, 0.5), 2), "p95": round(pct(v, 0.95), 2), "n": len(v)} for name, v in timings.items()
+        }
+        results["in_process_ms"]["baseline_search"] = {"p50": round(pct(base_times, 0.5), 2), "p95": round(pct(base_times, 0.95), 2), "n": len(base_times)}
+
+        texts = [q.question for q in questions]
+        port = free_port()
+        env_cmd = [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        os.environ["KB_EMBEDDING__MODEL"] = str(settings.model_dir)
+        server, startup = start_server(env_cmd, port)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            http: dict[str, Any] = {"startup_seconds": round(startup, 2)}
+            http["search"] = [load(lambda c, i: c.get(f"{url}/api/v1/search", params={"q": texts[i % len(texts)]}), n, m) for n, m in LEVELS.items()]
+            http["ask"] = [load(lambda c, i: c.post(f"{url}/api/v1/ask", json={"question": texts[i % len(texts)]}), n, m) for n, m in LEVELS.items()]
+            http["peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        results["http"] = http
+
+        port = free_port()
+        base_cmd = [sys.executable, "-m", "kb.bench_baseline", "--data-dir", str(data_dir), "--collection", str(collection),
+                    "--port", str(port), "--model", str(settings.model_dir)]
+        server, startup = start_server(base_cmd, port)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            base_http: dict[str, Any] = {"startup_seconds": round(startup, 2)}
+            base_http["search"] = [load(lambda c, i: c.get(f"{url}/api/v1/search", params={"q": texts[i % len(texts)]}), n, m) for n, m in LEVELS.items()]
+            base_http["peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        results["baseline_http"] = base_http
+        results["ratios"] = {
+            f"search_throughput_c{a['concurrency']}": round(a["throughput_rps"] / max(b["throughput_rps"], 1e-9), 2)
+            for a, b in zip(http["search"], base_http["search"], strict=True)
+        }
+        results["ratios"]["ask_vs_baseline_search_throughput_c8"] = round(http["ask"][1]["throughput_rps"] / max(base_http["search"][1]["throughput_rps"], 1e-9), 2)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The bench report as Markdown."""
+    lines = ["# Majakka benchmark", "", "```", (results.get("method") or "").strip(), "```", ""]
+    i = results["ingest"]
+    lines += ["## Ingest", "", f"{i['passages']} passages in {i['seconds']} s ({i['passages_per_second']} passages/s); "
+              f"no-op re-ingest {i['noop_reingest_seconds']} s.", ""]
+    lines += ["## In-process latency (ms)", "", "| what | p50 | p95 | n |", "|---|---|---|---|"]
+    for name, v in results["in_process_ms"].items():
+        lines.append(f"| {name} | {v['p50']} | {v['p95']} | {v['n']} |")
+    for title, key in (("Majakka over HTTP", "http"), ("Baseline over HTTP", "baseline_http")):
+        h = results[key]
+        lines += ["", f"## {title}", "", f"Start-up to ready: {h['startup_seconds']} s; peak resident memory {h['peak_rss_mb']} MB.", "",
+                  "| endpoint | concurrency | requests | errors | p50 ms | p95 ms | requests/s |", "|---|---|---|---|---|---|---|"]
+        for endpoint in ("search", "ask"):
+            for row in h.get(endpoint, []):
+                lines.append(f"| {endpoint} | {row['concurrency']} | {row['requests']} | {row['errors']} | {row['p50_ms']} | {row['p95_ms']} | {row['throughput_rps']} |")
+    lines += ["", "## Ratios Majakka / baseline", "", *(f"- {k}: {v}×" for k, v in results["ratios"].items()), ""]
+    return "\n".join(lines)
+
+
+def write_reports(results: dict[str, Any], folder: Path) -> list[Path]:
+    """bench.md, bench.json and bench.png (latency by concurrency)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    md, js, png = folder / "bench.md", folder / "bench.json", folder / "bench.png"
+    md.write_text(markdown(results), encoding="utf-8")
+    js.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for label, rows in (("Majakka search", results["http"]["search"]), ("Majakka ask", results["http"]["ask"]), ("baseline search", results["baseline_http"]["search"])):
+        axes[0].plot([r["concurrency"] for r in rows], [r["p50_ms"] for r in rows], marker="o", label=label)
+        axes[1].plot([r["concurrency"] for r in rows], [r["throughput_rps"] for r in rows], marker="o", label=label)
+    axes[0].set(xlabel="concurrency", ylabel="p50 latency (ms)", xscale="log")
+    axes[1].set(xlabel="concurrency", ylabel="requests/s", xscale="log")
+    axes[0].legend()
+    fig.suptitle("HTTP on loopback, 2 cores")
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return [md, js, png]
