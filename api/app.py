@@ -11,7 +11,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.routes import ask, feedback, health, pages, search
+from api.middleware import BodySizeLimit, SecurityHeaders
+from api.ratelimit import TokenBucketLimiter
+from api.routes import admin, ask, feedback, health, pages, search
 from kb.config import Settings
 from kb.errors import KbError, StoreError
 from kb.knowledge_base import KnowledgeBase
@@ -46,6 +48,8 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.limiter = TokenBucketLimiter(settings.api.rate, settings.api.burst)
+    app.state.reindex_job = admin.ReindexJob()
 
     @app.exception_handler(StoreError)
     async def store_unavailable(_request: Request, exc: StoreError) -> JSONResponse:
@@ -56,6 +60,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.include_router(ask.router)
     app.include_router(feedback.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
     if settings.api.cors_origins:
         # Exactly the configured origins (the sites that embed the widget); none configured: no CORS headers.
         app.add_middleware(
@@ -65,4 +70,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
             allow_headers=["Content-Type"],
             max_age=600,
         )
+    # Outermost last: size limit before anything reads the body; headers on every response, errors included.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

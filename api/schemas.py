@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, StringConstraints
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class PassageOut(BaseModel):
@@ -58,6 +63,15 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=1000, description="The question, 1 to 1000 characters.")
     language: Literal["fi", "sv", "en"] | None = Field(default=None, description="Answer language; null: detect.")
     audience: Literal["public", "staff"] | None = Field(default=None, description="Who asks; null: public.")
+
+    @field_validator("question")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        """Control characters are dropped (line breaks become spaces); nothing left is an error."""
+        cleaned = _CONTROL.sub("", value.replace("\n", " ").replace("\t", " ")).strip()
+        if not cleaned:
+            raise ValueError("the question has no text besides control characters or spaces")
+        return cleaned
 
 
 class ParallelOut(BaseModel):

@@ -174,6 +174,9 @@ def run(settings: Settings) -> dict[str, Any]:
         port = free_port()
         env_cmd = [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)]
         os.environ["KB_EMBEDDING__MODEL"] = str(settings.model_dir)
+        # One load generator on loopback is one client: lift the per-client rate limit for the measurement.
+        os.environ["KB_API__RATE"] = "1000000"
+        os.environ["KB_API__BURST"] = "1000000"
         server, startup = start_server(env_cmd, port)
         try:
             url = f"http://127.0.0.1:{port}"

@@ -77,6 +77,10 @@ class ApiSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Address `kb serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `kb serve` listens on.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API (CORS).")
+    admin_token: str | None = Field(default=None, description="Bearer token of the admin API; empty: the admin API is off.")
+    max_body_bytes: int = Field(default=16_384, ge=1024, description="Largest request body accepted (larger: 413).")
+    rate: float = Field(default=5.0, gt=0, description="Requests per second allowed per client, on average.")
+    burst: int = Field(default=30, ge=1, description="Requests a client may send at once before the rate applies.")
 
 
 class Settings(BaseSettings):

@@ -191,6 +191,24 @@ class KnowledgeBase:
         self.results.put(key, answer)
         return answer
 
+    def help_only(self, question: str, *, language: str | None = None, audience: str | None = None) -> Answer:
+        """The help block alone, for a message in danger when no full answer can be given (e.g. rate limited)."""
+        answer_language = self.language_of(question, language)
+        audience = audience or "public"
+        help_block = self.help_desk.block(answer_language, urgent=True, audience=audience)
+        return Answer(
+            answer=help_block.text,
+            language=answer_language,
+            abstained=True,
+            urgent=True,
+            help=help_block,
+            citations=[],
+            passages=[],
+            notice=NOTICE[answer_language],
+            audience=audience,
+            flags={"danger_lexicon": True, "help_only": True},
+        )
+
     def _with_parallel(self, citation: Citation, language: str) -> Citation:
         """Attach the same guide passage in the answer's language, when the citation is in another one."""
         if citation.language == language:
@@ -200,14 +218,15 @@ class KnowledgeBase:
             if not stored or not stored[0].meta.get("group"):
                 return citation
             meta = stored[0].meta
-            filters = {
-                "operator": "AND",
-                "conditions": [
-                    {"field": "meta.group", "operator": "==", "value": meta["group"]},
-                    {"field": "meta.language", "operator": "==", "value": language},
-                    {"field": "meta.section_key", "operator": "==", "value": meta.get("section_key")},
-                ],
-            }
+            conditions = [
+                {"field": "meta.group", "operator": "==", "value": meta["group"]},
+                {"field": "meta.language", "operator": "==", "value": language},
+            ]
+            if meta.get("section_key"):
+                conditions.append({"field": "meta.section_key", "operator": "==", "value": meta["section_key"]})
+            else:  # the lead section has no anchor: its twin is the first passage of the other guide
+                conditions.append({"field": "meta.passage_index", "operator": "==", "value": 0})
+            filters = {"operator": "AND", "conditions": conditions}
             matches = sorted(self.store.filter_documents(filters=filters), key=lambda d: d.meta.get("passage_index", 0))
         if not matches:
             return citation

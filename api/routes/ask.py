@@ -7,22 +7,43 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+import math
+
+from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_kb
+from api.deps import client_wait, get_kb
 from api.schemas import AskRequest, AskResponse, ErrorResponse
 from kb.knowledge_base import KnowledgeBase
+from kb.safety import DangerDetector
 
 router = APIRouter(prefix="/api/v1", tags=["answers"])
 log = logging.getLogger("majakka.requests")
 
 
-@router.post("/ask", response_model=AskResponse, responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
-async def ask(request: AskRequest, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> AskResponse:
-    """Answer a question with sentences from the official material, each cited; or say it is not covered."""
+@router.post(
+    "/ask",
+    response_model=AskResponse,
+    responses={422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+)
+async def ask(request: AskRequest, http: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> AskResponse:
+    """Answer a question with sentences from the official material, each cited; or say it is not covered.
+
+    A client over its rate limit gets 429, except when the message reads as someone in danger: then the help
+    block is returned at once, without retrieval.
+    """
     began = time.perf_counter()
-    answer = await run_in_threadpool(kb.ask, request.question, language=request.language, audience=request.audience)
+    wait = client_wait(http)
+    if wait > 0:
+        if not DangerDetector.lexicon_hit(request.question):
+            raise HTTPException(
+                status_code=429,
+                detail="Too many requests; please wait a moment and try again.",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+        answer = kb.help_only(request.question, language=request.language, audience=request.audience)
+    else:
+        answer = await run_in_threadpool(kb.ask, request.question, language=request.language, audience=request.audience)
     # Never the question text: only what describes the request.
     log.info(
         "ask",

@@ -7,14 +7,19 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_kb
+from api.deps import get_kb, rate_limit
 from api.schemas import ErrorResponse, PassageOut, SearchResponse
 from kb.knowledge_base import KnowledgeBase
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
 
-@router.get("/search", response_model=SearchResponse, responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    responses={422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    dependencies=[Depends(rate_limit)],
+)
 async def search(
     kb: Annotated[KnowledgeBase, Depends(get_kb)],
     q: Annotated[str, Query(min_length=1, max_length=1000, description="The question or search words.")],

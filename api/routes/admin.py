@@ -1,0 +1,73 @@
+"""Admin API: reindex while serving, and stats. Off unless ``KB_API__ADMIN_TOKEN`` is set."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+
+from api.deps import get_kb
+from kb.errors import KbError
+from kb.knowledge_base import KnowledgeBase
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], include_in_schema=False)
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """A bearer token equal to the configured one (compared in constant time); no token configured: 404."""
+    token = request.app.state.settings.api.admin_token
+    if not token:
+        raise HTTPException(status_code=404, detail="Not Found")
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(status_code=401, detail="A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+
+
+class ReindexJob:
+    """At most one reindex at a time, run in the background; its last result is kept for /stats."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.last: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def start(self, kb: KnowledgeBase) -> bool:
+        with self._lock:
+            if self.running:
+                return False
+            self.running = True
+        threading.Thread(target=self._run, args=(kb,), name="majakka-reindex", daemon=True).start()
+        return True
+
+    def _run(self, kb: KnowledgeBase) -> None:
+        began = time.time()
+        try:
+            report = kb.reindex()
+            self.last = {"ok": True, "finished": time.time(), "seconds": round(time.time() - began, 1), **report.as_dict()}
+        except KbError as exc:
+            self.last = {"ok": False, "finished": time.time(), "error": str(exc)}
+        finally:
+            self.running = False
+
+
+@router.post("/reindex", status_code=202, dependencies=[Depends(require_admin)])
+def reindex(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> dict[str, Any]:
+    """Start a reindex of the configured sources; the served index is swapped only when the new one is complete."""
+    job: ReindexJob = request.app.state.reindex_job
+    started = job.start(kb)
+    return {"started": started, "running": job.running, "detail": None if started else "A reindex is already running."}
+
+
+@router.get("/stats", dependencies=[Depends(require_admin)])
+def stats(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> dict[str, Any]:
+    """Index generation, passage count, cache figures and the last reindex."""
+    generation = kb.generation()
+    return {
+        "generation": generation,
+        "passages": kb.client.count(generation).count if generation else 0,
+        "cache": {"entries": len(kb.results), "hits": kb.results.hits, "misses": kb.results.misses},
+        "reindex": {"running": request.app.state.reindex_job.running, "last": request.app.state.reindex_job.last},
+    }
