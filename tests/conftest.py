@@ -17,7 +17,15 @@ MODEL_DIR = PROJECT_ROOT / "data" / "models" / "multilingual-e5-small"
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings for a test: its own data folder, the project's installed model."""
+    """Settings for a test: its own data folder, the project's installed model.
+
+    A test client is one client for the rate limiter, so the limit is lifted unless a test sets its own.
+    """
+    overrides.setdefault("api", {})
+    api = dict(overrides["api"])  # type: ignore[call-overload]
+    api.setdefault("rate", 1_000_000.0)
+    api.setdefault("burst", 1_000_000)
+    overrides["api"] = api
     return Settings(data_dir=data_dir, embedding={"model": str(MODEL_DIR)}, **overrides)  # type: ignore[arg-type]
 
 
