@@ -37,7 +37,6 @@ class Query:
     text: str
     language: str
     relevant: Callable[[Passage], bool]
-    relevant_count: int = 1
 
 
 @dataclass
@@ -70,15 +69,21 @@ class SetResult:
 
 
 def evaluate(kb: Any, queries: Iterable[Query], progress: Callable[[int], None] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
-    """Run every query in every mode; one embedding per question serves the three modes."""
+    """Run every query in every mode; one embedding per question serves the three modes.
+
+    nDCG's ideal ranking counts every relevant passage in the index (a question may have several).
+    """
     results: dict[str, dict[str, SetResult]] = {mode: {} for mode in MODES}
+    snapshot = kb.snapshot.current() if kb.snapshot is not None else None
+    every = [Passage.from_document(d) for d in snapshot.documents] if snapshot else []
     for i, query in enumerate(queries):
+        relevant_count = sum(1 for p in every if query.relevant(p)) if every else 1
         embedding = kb.encoder.encode(query.text)
         for mode, weights in MODES.items():
             fused = kb.retrieve(query.text, embedding, language=query.language, top_k=K, weights=weights)
             flags = [query.relevant(Passage.from_document(d)) for d in fused["documents"]]
             for group in (query.language, "all"):
-                results[mode].setdefault(group, SetResult()).add(flags, query.relevant_count)
+                results[mode].setdefault(group, SetResult()).add(flags, relevant_count)
         if progress:
             progress(i + 1)
     return {mode: {g: r.summary() for g, r in groups.items()} for mode, groups in results.items()}
