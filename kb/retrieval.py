@@ -33,11 +33,11 @@ class RankFuser:
         self.dense_weight = dense_weight
         self.sparse_weight = sparse_weight
 
-    @component.output_types(documents=list[Document], dense=list[Document], sparse=list[Document])
+    @component.output_types(documents=list[Document])
     def run(
         self, dense: list[Document], sparse: list[Document], top_k: int = 5, weights: list[float] | None = None
     ) -> dict[str, list[Document]]:
-        """Return the fused top ``top_k``, and the two input lists for callers that score evidence.
+        """Return the fused top ``top_k`` (each with its own dense cosine in ``meta["dense_score"]``).
 
         Args:
             weights: [dense, sparse] for this call (evaluation runs dense-only and BM25-only baselines this way).
@@ -47,4 +47,4 @@ class RankFuser:
         # Keep each passage's own dense cosine: answer composition judges evidence by it.
         cosine = {d.id: float(d.score or 0.0) for d in dense}
         fused = [replace(d, meta={**d.meta, "dense_score": cosine.get(d.id, 0.0)}) for d in fused]
-        return {"documents": fused, "dense": dense, "sparse": sparse}
+        return {"documents": fused}
