@@ -171,8 +171,12 @@ class KnowledgeBase:
         help_block = None
         if signal.urgent or composition.abstained:
             help_block = self.help_desk.block(answer_language, urgent=signal.urgent, audience=audience)
+        text = composition.text
+        if signal.urgent and composition.abstained:
+            # Someone in danger reads the help first; "not in the material" would only be in the way.
+            text = help_block.text if help_block else text
         answer = Answer(
-            answer=composition.text,
+            answer=text,
             language=answer_language,
             abstained=composition.abstained,
             urgent=signal.urgent,
