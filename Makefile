@@ -16,7 +16,7 @@ setup: system-deps $(STAMP) model
 # Debian packages: Voikko for Finnish analysis. Installed when missing (as root, as CI runs).
 system-deps:
 	@if ! dpkg -s libvoikko1 voikko-fi >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq libvoikko1 voikko-fi; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvoikko1 voikko-fi; \
 	  else echo "Install the Debian packages libvoikko1 and voikko-fi (sudo apt-get install libvoikko1 voikko-fi)"; exit 1; fi; \
 	fi
 
@@ -46,13 +46,13 @@ AXE := node_modules/axe-core/axe.min.js
 
 browser-deps: $(AXE)
 	@if [ ! -x $(CHROMIUM) ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Install Debian's chromium for the browser tests (sudo apt-get install chromium)"; exit 1; fi; \
 	fi
 
 $(AXE): package.json package-lock.json
 	@if ! command -v npm >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; \
 	  else echo "Install npm for the browser tests (sudo apt-get install npm)"; exit 1; fi; \
 	fi
 	npm ci --no-audit --no-fund
