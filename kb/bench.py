@@ -118,6 +118,28 @@ def load(send: Callable[[httpx.Client, int], httpx.Response], concurrency: int, 
     }
 
 
+def measure_server(command: list[str], port: int, texts: list[str], *, with_ask: bool) -> dict[str, Any]:
+    """Start a server, load /search (and /ask) at every concurrency level, read its peak memory, stop it."""
+    server, startup = start_server(command, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        out: dict[str, Any] = {"startup_seconds": round(startup, 2)}
+        out["search"] = [
+            load(lambda c, i: c.get(f"{url}/api/v1/search", params={"q": texts[i % len(texts)]}), n, m)
+            for n, m in LEVELS.items()
+        ]
+        if with_ask:
+            out["ask"] = [
+                load(lambda c, i: c.post(f"{url}/api/v1/ask", json={"question": texts[i % len(texts)]}), n, m)
+                for n, m in LEVELS.items()
+            ]
+        out["peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
+        return out
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def run(settings: Settings) -> dict[str, Any]:
     """Run every measurement; returns the results as a dict."""
     from ingest.indexer import Indexer
@@ -183,31 +205,13 @@ def run(settings: Settings) -> dict[str, Any]:
         os.environ["KB_API__RATE"] = "1000000"
         os.environ["KB_API__BURST"] = "1000000"
         os.environ["KB_CACHE__SIZE"] = "0"  # measure computed answers, not cache hits
-        server, startup = start_server(env_cmd, port)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            http: dict[str, Any] = {"startup_seconds": round(startup, 2)}
-            http["search"] = [load(lambda c, i: c.get(f"{url}/api/v1/search", params={"q": texts[i % len(texts)]}), n, m) for n, m in LEVELS.items()]
-            http["ask"] = [load(lambda c, i: c.post(f"{url}/api/v1/ask", json={"question": texts[i % len(texts)]}), n, m) for n, m in LEVELS.items()]
-            http["peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        results["http"] = http
+        results["http"] = measure_server(env_cmd, port, texts, with_ask=True)
 
         port = free_port()
         base_cmd = [sys.executable, "-m", "kb.bench_baseline", "--data-dir", str(data_dir), "--collection", str(collection),
                     "--port", str(port), "--model", str(settings.model_dir)]
-        server, startup = start_server(base_cmd, port)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            base_http: dict[str, Any] = {"startup_seconds": round(startup, 2)}
-            base_http["search"] = [load(lambda c, i: c.get(f"{url}/api/v1/search", params={"q": texts[i % len(texts)]}), n, m) for n, m in LEVELS.items()]
-            base_http["peak_rss_mb"] = round(peak_rss_mb(server.pid), 1)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        results["baseline_http"] = base_http
+        results["baseline_http"] = base_http = measure_server(base_cmd, port, texts, with_ask=False)
+        http = results["http"]
         results["ratios"] = {
             f"search_throughput_c{a['concurrency']}": round(a["throughput_rps"] / max(b["throughput_rps"], 1e-9), 2)
             for a, b in zip(http["search"], base_http["search"], strict=True)

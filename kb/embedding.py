@@ -8,8 +8,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from haystack.utils import ComponentDevice
-from haystack_integrations.components.embedders.sentence_transformers import SentenceTransformersTextEmbedder
 
 from kb.config import Settings
 from kb.errors import ModelError
@@ -40,19 +38,6 @@ def require_model(settings: Settings) -> Path:
     if not (folder / "modules.json").exists():
         raise ModelError(f"no sentence-transformers model in {folder}; run `kb model install` (or `make run`)")
     return folder
-
-
-def build_text_embedder(settings: Settings) -> SentenceTransformersTextEmbedder:
-    """Embedder for questions with ``query: ``, full precision (torch)."""
-    return SentenceTransformersTextEmbedder(
-        model=str(require_model(settings)),
-        device=ComponentDevice.from_str("cpu"),
-        token=None,
-        prefix=settings.embedding.query_prefix,
-        progress_bar=False,
-        normalize_embeddings=True,
-        local_files_only=True,
-    )
 
 
 def load_sentence_transformer(folder: Path) -> Any:

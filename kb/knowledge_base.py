@@ -150,10 +150,6 @@ class KnowledgeBase:
         self.results.put(key, tuple(passages))
         return passages
 
-    @property
-    def data_dir(self) -> Path:
-        return self.settings.data_dir
-
     def ask(self, question: str, *, language: str | None = None, audience: str | None = None) -> Answer:
         """A cited extractive answer; the help block first when the question suggests danger."""
         audience = audience or "public"

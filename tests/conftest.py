@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ingest.indexer import IngestReport
 from kb.config import PROJECT_ROOT, Settings
 from kb.embedding import Encoder, QueryEncoder, build_query_encoder
 
@@ -69,16 +71,20 @@ def fixture_corpus(tmp_path: Path) -> Path:
     return target
 
 
-def _ingest(data_dir: Path, paths: list[Path]) -> object:
+def ingest_into(settings: Settings, paths: list[Path], **kwargs: Any) -> IngestReport:
+    """Ingest ``paths`` with the real model into the embedded Qdrant of ``settings``, closing the client after."""
     from ingest.indexer import Indexer
     from kb.store import open_client
 
-    settings = make_settings(data_dir)
     client = open_client(settings)
     try:
-        report = Indexer(settings, client).ingest(paths)
+        return Indexer(settings, client).ingest(paths, **kwargs)
     finally:
         client.close()
+
+
+def _ingest(data_dir: Path, paths: list[Path]) -> IngestReport:
+    report = ingest_into(make_settings(data_dir), paths)
     assert not report.failures, report.failures
     return report
 
@@ -100,7 +106,7 @@ def sources_data_dir(tmp_path_factory: pytest.TempPathFactory, statutes_data_dir
     data_dir = tmp_path_factory.mktemp("default-data") / "data"
     shutil.copytree(statutes_data_dir, data_dir)
     report = _ingest(data_dir, list(make_settings(data_dir).sources))
-    assert report.documents_unchanged > 0  # type: ignore[attr-defined]
+    assert report.documents_unchanged > 0
     return data_dir
 
 

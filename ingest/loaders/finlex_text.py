@@ -9,10 +9,11 @@ from typing import Any
 from ingest.document import LoadedDocument
 from ingest.loaders.textbuilder import (
     TextBuilder,
-    clean_line,
     document_id_for,
     finish,
     language_from_path,
+    line_blocks,
+    split_lines,
 )
 
 # "52 b § Heading", "52b § Heading", "3a §", "68 §(29.6.2016/501)", "20–26 § on kumottu ...". Not "3 §:ssä".
@@ -29,22 +30,6 @@ _DOCUMENT_LINE = re.compile(r"^Säädös \[.*\]\s*\(.*dateDocument (?P<date>\d{4
 _ITEM = re.compile(r"^(?:\d+\s*[a-z]?|[a-z])\)\s")
 _AMENDMENT_NOTE = re.compile(r"^\(\d{1,2}\.\d{1,2}\.\d{4}/\d+\)$")
 _FINAL_PUNCTUATION = tuple(".,:;!?")
-
-
-def _lines(text: str) -> list[str]:
-    """Split into cleaned lines (a line of no-break spaces becomes a blank line)."""
-    return [clean_line(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-
-
-def _blocks(lines: list[str]) -> list[list[str]]:
-    """Group lines into blocks separated by blank lines."""
-    blocks: list[list[str]] = [[]]
-    for line in lines:
-        if line:
-            blocks[-1].append(line)
-        elif blocks[-1]:
-            blocks.append([])
-    return [block for block in blocks if block]
 
 
 def _is_continuation(line: str) -> bool:
@@ -89,7 +74,7 @@ def _section_heading(match: re.Match[str]) -> tuple[str, str, str | None]:
 
 def load_consolidated(text: str, source: str) -> LoadedDocument:
     """Load a consolidated statute text (Semantic Finlex export with a 3-line ``#`` header)."""
-    lines = _lines(text)
+    lines = split_lines(text)
     header = [line.lstrip("#").strip() for line in lines[:3] if line.startswith("#")]
     body = lines[len(header) :]
     meta: dict[str, Any] = {"kind": "consolidated-statute", "format": "finlex-consolidated-text", "header": header}
@@ -111,7 +96,7 @@ def load_consolidated(text: str, source: str) -> LoadedDocument:
 
     builder = TextBuilder()
     amended_by: dict[str, str] = {}
-    blocks = _blocks(body)
+    blocks = line_blocks(body)
     current_key: str | None = None
     for index, block in enumerate(blocks):
         next_opens = index + 1 < len(blocks) and bool(
@@ -251,7 +236,7 @@ def _is_case_heading(line: str) -> bool:
 
 def load_case_law(text: str, source: str) -> LoadedDocument:
     """Load a court decision exported as plain text (one paragraph per line, metadata lines on top)."""
-    lines = [line for line in _lines(text) if line]
+    lines = [line for line in split_lines(text) if line]
     skip, meta = _case_header(lines)
     body = _join_split_lines(lines[skip:])
     header_text = "\n".join(lines[:skip])

@@ -7,7 +7,14 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ingest.document import LoadedDocument
-from ingest.loaders.textbuilder import TextBuilder, clean_line, document_id_for, finish, language_from_path
+from ingest.loaders.textbuilder import (
+    TextBuilder,
+    document_id_for,
+    finish,
+    language_from_path,
+    line_blocks,
+    split_lines,
+)
 
 _FINAL_PUNCTUATION = tuple(".,:;!?")
 _MAX_HEADING_CHARS = 100
@@ -27,14 +34,7 @@ def _is_heading(line: str) -> bool:
 
 def _blocks(text: str) -> list[list[str]]:
     """Split into paragraphs of lines; with no blank line at all, every line is its own paragraph."""
-    lines = [clean_line(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    blocks: list[list[str]] = [[]]
-    for line in lines:
-        if line:
-            blocks[-1].append(line)
-        elif blocks[-1]:
-            blocks.append([])
-    blocks = [block for block in blocks if block]
+    blocks = line_blocks(split_lines(text))
     if len(blocks) == 1 and len(blocks[0]) > 1:
         return [[line] for line in blocks[0]]
     return blocks

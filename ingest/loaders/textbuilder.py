@@ -269,3 +269,19 @@ def _unique_keys(sections: list[Section]) -> list[Section]:
                 key = f"{key}-{seen[key]}"
         unique.append(replace(section, key=key) if key != section.key else section)
     return unique
+
+
+def split_lines(text: str) -> list[str]:
+    """Cleaned lines of a text, whatever its line endings (a line of no-break spaces becomes a blank line)."""
+    return [clean_line(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+
+
+def line_blocks(lines: list[str]) -> list[list[str]]:
+    """Group lines into blocks separated by blank lines."""
+    blocks: list[list[str]] = [[]]
+    for line in lines:
+        if line:
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    return [block for block in blocks if block]

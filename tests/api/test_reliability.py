@@ -13,11 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ingest.indexer import Indexer
 from kb.embedding import Encoder
 from kb.knowledge_base import KnowledgeBase
-from kb.store import open_client
-from tests.conftest import FIXTURE_CORPUS, make_settings
+from tests.conftest import FIXTURE_CORPUS, ingest_into, make_settings
 
 TOKEN = "s3cret-admin-token"
 
@@ -28,11 +26,7 @@ def fixture_kb(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder, model
     corpus = root / "corpus"
     shutil.copytree(FIXTURE_CORPUS, corpus)
     settings = make_settings(root / "data", sources=[corpus], api={"admin_token": TOKEN, "rate": 1000, "burst": 1000})
-    client = open_client(settings)
-    try:
-        Indexer(settings, client).ingest([corpus])
-    finally:
-        client.close()
+    ingest_into(settings, [corpus])
     kb = KnowledgeBase(settings, encoder=encoder)
     yield kb
     kb.close()

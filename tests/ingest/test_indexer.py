@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ingest.indexer import Indexer
+from ingest.indexer import IngestReport
 from kb.config import Settings
 from kb.embedding import Encoder
 from kb.errors import IngestError
 from kb.knowledge_base import KnowledgeBase
 from kb.store import open_client
+from tests.conftest import ingest_into
 
 
-def ingest(settings: Settings, *paths: Path, **kwargs: object):  # type: ignore[no-untyped-def]
-    client = open_client(settings)
-    try:
-        return Indexer(settings, client).ingest(list(paths), **kwargs)  # type: ignore[arg-type]
-    finally:
-        client.close()
+def ingest(settings: Settings, *paths: Path, **kwargs: Any) -> IngestReport:
+    return ingest_into(settings, list(paths), **kwargs)
 
 
 def search_ids(settings: Settings, encoder: Encoder, query: str) -> list[str]:

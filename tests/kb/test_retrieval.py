@@ -7,22 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from ingest.indexer import Indexer
 from kb.config import Settings
 from kb.embedding import Encoder
 from kb.knowledge_base import KnowledgeBase
-from kb.store import open_client
-from tests.conftest import FIXTURE_CORPUS, make_settings
+from tests.conftest import FIXTURE_CORPUS, ingest_into, make_settings
 
 
 @pytest.fixture(scope="module")
 def fixture_kb(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder, model_dir: Path) -> Iterator[KnowledgeBase]:
     settings: Settings = make_settings(tmp_path_factory.mktemp("fixture-data"))
-    client = open_client(settings)
-    try:
-        Indexer(settings, client).ingest([FIXTURE_CORPUS])
-    finally:
-        client.close()
+    ingest_into(settings, [FIXTURE_CORPUS])
     kb = KnowledgeBase(settings, encoder=encoder)
     yield kb
     kb.close()
