@@ -65,6 +65,7 @@ _ANSWER_SHAPES = {
 }
 _QUESTION_PATTERNS = {k: re.compile(p, re.IGNORECASE) for k, p in _QUESTION_TYPES.items()}
 _SHAPE_PATTERNS = {k: re.compile(p, re.IGNORECASE) for k, p in _ANSWER_SHAPES.items()}
+_INTERROGATIVES = ("duration", "number", "when", "who")  # question phrases only; "penalty" matches content words
 
 
 def question_types(question: str) -> list[str]:
@@ -88,6 +89,12 @@ class ComposerSettings:
     repeat_overlap: float = 0.6
     abstain_coverage_weight: float = 0.1
     abstain_threshold: float = 0.888
+    idf_coverage: bool = True
+    anaphora: float = 0.5
+    idf_norm: str = "max"
+    strip_cues: bool = True
+    reference_bonus: float = 0.1
+    novelty_repeats: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,23 +152,36 @@ class AnswerComposer:
         self.settings = settings or ComposerSettings()
         self.glossary = glossary
 
-    def question_terms(self, question: str, language: str) -> tuple[int, dict[str, set[str]]]:
-        """How many key terms the question has, and its terms per language (glossary equivalents included)."""
+    def question_terms(self, question: str, language: str) -> tuple[set[str], dict[str, set[str]], dict[str, float]]:
+        """The question's key terms; its terms per language (glossary equivalents included); and per language, the
+        share of the key terms those equivalents stand for (a passage in another language can cover no more)."""
+        if self.settings.strip_cues:
+            # "How long", "kuinka paljon": the question's type is scored by the answer shape, not as key terms.
+            for kind in _INTERROGATIVES:
+                question = _QUESTION_PATTERNS[kind].sub(" ", question)
         own = set(self.analysers.analyse(question, language))
         terms = {language: set(own)}
-        if self.glossary is not None:
+        reach = {language: 1.0}
+        if self.glossary is not None and own:
+            share = len(self.glossary.covered(own, language)) / len(own)
             for other, extra in self.glossary.expansions(own, language).items():
                 terms.setdefault(other, set()).update(extra)
-        return len(own), terms
+                reach[other] = share
+        return own, terms, reach
 
     def candidates(
         self, question: str, embedding: np.ndarray, documents: list[Document], language: str, audience: str = "public"
     ) -> list[Candidate]:
         """Every answer sentence of the top passages, scored."""
         s = self.settings
-        size, query_terms = self.question_terms(question, language)
+        own, query_terms, reach = self.question_terms(question, language)
         shapes = [_SHAPE_PATTERNS[kind] for kind in question_types(question)]
-        out: list[Candidate] = []
+        references = _references(question)
+        # First pass: every sentence's terms; a sentence that opens with a pronoun ("Se kestää…", "In its view…")
+        # also carries the terms of the sentence before it, which it is about.
+        rows: list[tuple[int, Document, int, int, np.ndarray, float, set[str], set[str]]] = []
+        frequency: dict[str, dict[str, int]] = {}
+        counts: dict[str, int] = {}
         for rank, document in enumerate(documents[: s.passages]):
             packed_spans = document.meta.get("sentences")
             packed = document.meta.get("sentence_vectors")
@@ -171,16 +191,57 @@ class AnswerComposer:
             vectors = unpack_vectors(packed)
             cosines = vectors @ embedding
             text = document.content or ""
-            doc_language = document.meta.get("language")
-            wanted = query_terms.get(str(doc_language), set())
-            prior = s.preference_weight * (preference(document, language, audience) - 1.0)
+            doc_language = str(document.meta.get("language"))
+            df = frequency.setdefault(doc_language, {})
+            previous: set[str] = set()
+            previous_end = -1
             for (start, end), vector, cosine in zip(spans, vectors, cosines, strict=True):
                 terms = set(self.analysers.analyse(text[start:end], doc_language))
-                coverage = min(1.0, len(wanted & terms) / size) if size else 0.0
-                bonus = s.shape_bonus * sum(1 for shape in shapes if shape.search(text, start, end))
-                score = s.cosine_weight * float(cosine) + s.coverage_weight * coverage - s.rank_weight * rank + prior + bonus
-                out.append(Candidate(rank, document, start, end, vector, score, float(cosine), coverage))
+                for term in terms:
+                    df[term] = df.get(term, 0) + 1
+                counts[doc_language] = counts.get(doc_language, 0) + 1
+                effective = set()
+                if s.anaphora and previous and _continues(text, previous_end, start, doc_language):
+                    effective = previous - terms
+                rows.append((rank, document, start, end, vector, float(cosine), terms, effective))
+                previous, previous_end = terms, end
+        weights = {
+            lang: {t: self._idf(df.get(t, 0), counts.get(lang, 0)) for t in query_terms.get(lang, ())}
+            for lang, df in frequency.items()
+        }
+        if s.idf_norm == "sum":
+            totals = {lang: sum(w.values()) or 1.0 for lang, w in weights.items()}
+        else:
+            totals = {lang: len(query_terms.get(lang, ())) * self._idf(0, counts.get(lang, 0)) or 1.0 for lang in weights}
+
+        out: list[Candidate] = []
+        for rank, document, start, end, vector, cosine, terms, effective in rows:
+            text = document.content or ""
+            doc_language = str(document.meta.get("language"))
+            wanted = query_terms.get(doc_language, set())
+            w = weights.get(doc_language, {})
+            # Shares of the question's terms in the passage's language, scaled by how much of the question those
+            # terms stand for: the plain share decides abstention, the IDF-weighted one (context included) ranks.
+            share = reach.get(doc_language, 0.0)
+            coverage = share * len(wanted & terms) / len(wanted) if wanted else 0.0
+            if s.idf_coverage:
+                weighted = share * (
+                    sum(w.get(t, 0.0) for t in wanted & terms) + s.anaphora * sum(w.get(t, 0.0) for t in wanted & effective)
+                ) / totals.get(doc_language, 1.0)
+            else:
+                weighted = share * (len(wanted & terms) + s.anaphora * len(wanted & effective)) / len(wanted) if wanted else 0.0
+            prior = s.preference_weight * (preference(document, language, audience) - 1.0)
+            bonus = s.shape_bonus * sum(1 for shape in shapes if shape.search(text, start, end))
+            if references and _cites(document, references):
+                bonus += s.reference_bonus
+            score = s.cosine_weight * cosine + s.coverage_weight * weighted - s.rank_weight * rank + prior + bonus
+            out.append(Candidate(rank, document, start, end, vector, score, cosine, coverage))
         return out
+
+    @staticmethod
+    def _idf(df: int, n: int) -> float:
+        """BM25's inverse document frequency over the candidate sentences: a term every sentence has tells little."""
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
     def compose(
         self, question: str, embedding: np.ndarray, documents: list[Document], language: str, audience: str = "public"
@@ -235,9 +296,40 @@ class AnswerComposer:
             if other.document.id == candidate.document.id and other.start == candidate.start:
                 return True
             theirs = set(self.analysers.analyse(_text(other), other.document.meta.get("language")))
-            if words and theirs and len(words & theirs) / min(len(words), len(theirs)) >= self.settings.repeat_overlap:
+            smaller = len(words) if self.settings.novelty_repeats else min(len(words), len(theirs))
+            if words and theirs and len(words & theirs) / smaller >= self.settings.repeat_overlap:
                 return True
         return False
+
+
+# Words that make a sentence lean on the one before it ("Se kestää…", "In its view…", "Den är också…").
+_ANAPHORS = {
+    "fi": frozenset("se sen sitä siitä siihen siinä sillä ne niitä niiden niistä hän hänen he heidän tämä tätä tämän tästä tähän nämä näitä näiden".split()),
+    "sv": frozenset("den det dess de dem deras han hon hans hennes denna detta dessa därför dock".split()),
+    "en": frozenset("it its this these they their them he she his her such however".split()),
+}
+_OPENING = re.compile(r"[^\W_]+")
+_REFERENCE = re.compile(r"\b(\d+\s?[a-z]?\s?§|[A-Z]{2,3}:\d{4}:\d+)")
+
+
+def _continues(text: str, previous_end: int, start: int, language: str) -> bool:
+    """True when the sentence at ``start`` directly follows the previous one and opens with a pronoun."""
+    if "\n\n" in text[previous_end:start]:
+        return False
+    opening = [w.lower() for w in _OPENING.findall(text, start, min(len(text), start + 40))[:3]]
+    return any(w in _ANAPHORS.get(language, _ANAPHORS["en"]) for w in opening)
+
+
+def _references(question: str) -> set[str]:
+    """Section and decision identifiers the question names ("33 §", "KKO:2022:2"), normalised."""
+    return {re.sub(r"\s+", "", m) for m in _REFERENCE.findall(question)}
+
+
+def _cites(document: Document, references: set[str]) -> bool:
+    """True when the passage is the section or decision the question names."""
+    meta = document.meta
+    heading = re.sub(r"\s+", "", " ".join(str(meta.get(k) or "") for k in ("section", "title", "decision")))
+    return any(heading.startswith(r) or f"{r}" in heading for r in references)
 
 
 def _text(candidate: Candidate) -> str:

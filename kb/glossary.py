@@ -79,3 +79,14 @@ class Glossary:
                         for alt in entry[other]:
                             out.setdefault(other, set()).update(alt)
         return out
+
+    def covered(self, terms: set[str], language: str) -> set[str]:
+        """The terms among ``terms`` that some glossary entry translates (what a passage in another language can match)."""
+        out: set[str] = set()
+        if language not in _LANGUAGES:
+            return out
+        for entry in self.entries:
+            for alt in entry[language]:
+                if alt and alt <= terms:
+                    out |= alt
+        return out
