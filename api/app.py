@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.middleware import BodySizeLimit, SecurityHeaders
+from api.middleware import BodySizeLimit, SecurityHeaders, Utf8JsonBody
 from api.ratelimit import TokenBucketLimiter
 from api.routes import admin, ask, feedback, health, pages, search
 from kb.config import Settings
@@ -21,24 +22,33 @@ from kb.knowledge_base import KnowledgeBase
 log = logging.getLogger("majakka.api")
 
 
+# How often a server whose store could not be opened tries again (e.g. while another process holds the folder).
+STORE_RETRY_SECONDS = 1.0
+
+
 def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAPI:
-    """Build the app; it loads (or is given) one KnowledgeBase and closes what it opened on shutdown."""
+    """Build the app; it loads (or is given) one KnowledgeBase and closes what it opened on shutdown.
+
+    When the knowledge base cannot be opened at start (the Qdrant folder is locked, the server is down), the app
+    answers 503 with the reason and keeps trying in the background until it can, without a restart.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = kb is None
         app.state.kb = kb
         app.state.startup_error = None
-        if owned:
-            try:
-                app.state.kb = await run_in_threadpool(KnowledgeBase, settings)
-            except KbError as exc:
-                log.error("startup failed: %s", exc)
-                app.state.startup_error = str(exc)
+        stopping = asyncio.Event()
+        opener: asyncio.Task[None] | None = None
+        if kb is None and not await _open_kb(app, settings):
+            opener = asyncio.create_task(_keep_opening(app, settings, stopping))
         try:
             yield
         finally:
-            if owned and app.state.kb is not None:
+            stopping.set()
+            if opener is not None:
+                # Not cancelled: an attempt in progress finishes, so a knowledge base it opens is closed below.
+                await opener
+            if kb is None and app.state.kb is not None:
                 app.state.kb.close()
 
     app = FastAPI(
@@ -70,7 +80,34 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
             allow_headers=["Content-Type"],
             max_age=600,
         )
-    # Outermost last: size limit before anything reads the body; headers on every response, errors included.
+    # Outermost last: size limit before anything reads the body, then its encoding; headers on every response,
+    # errors included.
+    app.add_middleware(Utf8JsonBody)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+async def _open_kb(app: FastAPI, settings: Settings) -> bool:
+    """Try once to open the knowledge base; on failure keep the reason for /healthz and 503 answers."""
+    try:
+        app.state.kb = await run_in_threadpool(KnowledgeBase, settings)
+    except KbError as exc:
+        if str(exc) != app.state.startup_error:
+            log.error("the knowledge base cannot be opened (retrying every %.0f s): %s", STORE_RETRY_SECONDS, exc)
+        app.state.startup_error = str(exc)
+        return False
+    if app.state.startup_error is not None:
+        log.warning("the knowledge base is open; serving again")
+    app.state.startup_error = None
+    return True
+
+
+async def _keep_opening(app: FastAPI, settings: Settings, stopping: asyncio.Event) -> None:
+    """Retry opening the knowledge base every ``STORE_RETRY_SECONDS`` until it opens or the app stops."""
+    while not stopping.is_set():
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=STORE_RETRY_SECONDS)
+        except TimeoutError:
+            if await _open_kb(app, settings):
+                return

@@ -1,4 +1,4 @@
-"""ASGI middleware: request size limit and security headers on every response."""
+"""ASGI middleware: request size limit, UTF-8 request bodies, and security headers on every response."""
 
 from __future__ import annotations
 
@@ -46,18 +46,61 @@ class BodySizeLimit:
             await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
-        body = json.dumps({"detail": f"The request body is larger than {self.max_bytes} bytes."}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await _send_json(send, 413, {"detail": f"The request body is larger than {self.max_bytes} bytes."})
 
 
 class _TooLarge(Exception):
     pass
 
 
+class Utf8JsonBody:
+    """Answers 422 to a JSON (or untyped) request body that is not UTF-8, saying where, before any route parses it.
+
+    Without this, the JSON parser reports some undecodable bodies as 400 "error parsing the body" and guesses
+    UTF-16 for others; JSON between systems is UTF-8 (RFC 8259), so every other encoding gets the same answer.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
+        if scope["type"] != "http" or (content_type and b"json" not in content_type):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:  # the body is bounded by BodySizeLimit, which runs first
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            detail = (f"The request body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start}); "
+                      "send JSON encoded as UTF-8.")
+            await _send_json(send, 422, {"detail": detail})
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _send_json(send: Send, status: int, content: dict[str, str]) -> None:
+    body = json.dumps(content).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class SecurityHeaders:
-    """Adds nosniff, no-referrer and frame options to every response; drops any server banner."""
+    """Adds nosniff, no-referrer and frame options to every response; drops any server banner.
+
+    A response with its own Content-Security-Policy (our pages) keeps it untouched and gets no X-Frame-Options.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,6 +115,9 @@ class SecurityHeaders:
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 headers = [(n, v) for n, v in message.get("headers", []) if n.lower() != b"server"]
                 headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                if b"content-security-policy" in present:
+                    # The page's own CSP decides framing (frame-ancestors: /embed is meant for other sites' iframes).
+                    headers = [(n, v) for n, v in headers if n.lower() != b"x-frame-options"]
                 message = {**message, "headers": headers}
             await send(message)
 

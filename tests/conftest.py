@@ -132,6 +132,24 @@ def sources_kb(sources_data_dir: Path, encoder: Encoder) -> Iterator[object]:
         kb.close()
 
 
+@pytest.fixture(scope="session")
+def fixture_index(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
+    """A folder with ``corpus/`` (the fixture corpus) and ``data/`` (its index), ingested once per run.
+
+    Tests copy it (``copy_fixture_index``) rather than open it, so each has its own Qdrant folder to lock or change.
+    """
+    root = tmp_path_factory.mktemp("fixture-index")
+    shutil.copytree(FIXTURE_CORPUS, root / "corpus")
+    _ingest(root / "data", [root / "corpus"])
+    return root
+
+
+def copy_fixture_index(fixture_index: Path, target: Path, **overrides: object) -> Settings:
+    """Copy the fixture index into ``target``; settings whose data folder and sources are the copies."""
+    shutil.copytree(fixture_index, target)
+    return make_settings(target / "data", sources=[target / "corpus"], **overrides)
+
+
 # Figures that tests measure (answer quality per language, timings) are shown at the end of every run,
 # also when the tests pass.
 REPORT_LINES: list[str] = []
