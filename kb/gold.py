@@ -25,7 +25,9 @@ class GoldQuestion:
     category: str
     audience: str
     expected: list[dict[str, str | None]]
-    must_contain: str | None
+    # One phrase, or alternatives that state the same fact in another inflection or wording of the sources
+    # ("kuusi kuukautta" / "kuuden kuukauden").
+    must_contain: str | list[str] | None
 
     @property
     def answerable(self) -> bool:
@@ -42,10 +44,17 @@ def load_gold(path: Path = GOLD_FILE) -> list[GoldQuestion]:
     return questions
 
 
-def supported(answer: dict[str, Any], phrase: str) -> bool:
-    """The expected phrase is in the answer or in one of its cited quotes."""
+def phrases(must_contain: str | list[str] | None) -> list[str]:
+    """The alternatives of a ``must_contain`` value (none for null)."""
+    if must_contain is None:
+        return []
+    return [must_contain] if isinstance(must_contain, str) else list(must_contain)
+
+
+def supported(answer: dict[str, Any], phrase: str | list[str]) -> bool:
+    """One of the expected phrases is in the answer or in one of its cited quotes."""
     haystack = " ".join([answer["answer"], *(c["quote"] for c in answer["citations"])]).casefold()
-    return phrase.casefold() in haystack
+    return any(p.casefold() in haystack for p in phrases(phrase))
 
 
 @dataclass

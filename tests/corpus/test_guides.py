@@ -487,8 +487,16 @@ def test_gold_shape_and_ids():
         if category in ANSWERABLE:
             if not expected:
                 problems.append(f"{where}: an answerable ({category}) question needs expected documents")
-            if not isinstance(must, str) or not 1 <= len(must.split()) <= 4:
-                problems.append(f"{where}: must_contain must be a phrase of 1–4 words, got {must!r}")
+            alternatives = must if isinstance(must, list) else [must]
+            if (
+                not alternatives
+                or len(set(alternatives)) != len(alternatives)
+                or not all(isinstance(p, str) and 1 <= len(p.split()) <= 4 for p in alternatives)
+            ):
+                problems.append(
+                    f"{where}: must_contain must be a phrase of 1–4 words or a list of distinct such alternatives, "
+                    f"got {must!r}"
+                )
         elif category == "out_of_scope":
             if expected or must is not None:
                 problems.append(f"{where}: out_of_scope questions have expected [] and must_contain null")
@@ -570,8 +578,13 @@ def test_gold_must_contain_is_in_an_expected_document(sources_dir: Path):
                 texts.append(normalise(guides[document_id].body))
             elif document_id and source_file(document_id) is not None:
                 texts.append(source_text(document_id))
-        needle = normalise(must).casefold()
-        if not any(needle in text.casefold() for text in texts):
-            names = [e.get("document_id") for e in item.get("expected") or []]
-            problems.append(f"{rel(GOLD)}:{number} ({item.get('id')}): must_contain {must!r} is in none of {names}")
+        # Every alternative must be written in an expected document: an alternative is the same fact as the
+        # sources word it, never a phrase an answer merely happens to contain.
+        for phrase in must if isinstance(must, list) else [must]:
+            needle = normalise(phrase).casefold()
+            if not any(needle in text.casefold() for text in texts):
+                names = [e.get("document_id") for e in item.get("expected") or []]
+                problems.append(
+                    f"{rel(GOLD)}:{number} ({item.get('id')}): must_contain {phrase!r} is in none of {names}"
+                )
     assert not problems, "\n".join(problems)
