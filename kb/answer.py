@@ -49,8 +49,9 @@ NOTICE = {
 _QUESTION_TYPES = {
     "duration": r"\b(kuinka (pitkä|kauan)|miten pitkä|how long|hur läng|hur lång)",
     "number": r"\b(kuinka (paljon|monta)|montako|paljonko|how (much|many)|hur (mycket|många))",
-    "when": r"\b(milloin|mihin aikaan|when|what year|när|vilket år)",
-    "who": r"\b(kuka|ketkä|kenen|kenelle|mikä viranomainen|who|which authority|whom|vem|vilken myndighet|vilka)\b",
+    # "när", "when" and "vilka" also join clauses ("… när offret är ett barn"): a question word only in front.
+    "when": r"\b(milloin|mihin aikaan|what year|vilket år)|^\W*(when|när)\b",
+    "who": r"\b(kuka|ketkä|kenen|kenelle|mikä viranomainen|who|which authority|whom|vem|vilken myndighet)\b|^\W*vilka\b",
     "penalty": r"(rangaistu|penalt|punish|straff|vankeu|prison|fängelse)",
 }
 _ANSWER_SHAPES = {
@@ -59,8 +60,9 @@ _ANSWER_SHAPES = {
     "when": r"\d{4}|\d+\.\d+\.|(tammi|helmi|maalis|huhti|touko|kesä|heinä|elo|syys|loka|marras|joulu)kuu|"
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
     r"januari|februari|mars|maj|juni|juli|augusti|oktober",
-    "who": r"(\b[A-ZÅÄÖ][a-zåäö]+\b.*){2,}|poliisi|police|polis|virasto|ministeri|ombudsman|valtuutettu|keskus|"
-    r"centre|förläggning|myndighet|authority|viranomai",
+    # a person's name inside the sentence ("… ledande sakkunnig Veli-Pekka Rautava"), or an authority
+    "who": r"(?<=[\w,] )[A-ZÅÄÖ][a-zåäö]+(-[A-ZÅÄÖ][a-zåäö]+)? [A-ZÅÄÖ][a-zåäö]+\b|poliisi|police|polis|virasto|ministeri|"
+    r"ombudsman|valtuutettu|keskus|centre|förläggning|myndighet|authority|viranomai",
     "penalty": r"\d+\s*(kuukau|vuo|month|year|månad|år)|vankeutta|imprisonment|fängelse",
 }
 _QUESTION_PATTERNS = {k: re.compile(p, re.IGNORECASE) for k, p in _QUESTION_TYPES.items()}
@@ -93,6 +95,8 @@ class ComposerSettings:
     anaphora: float = 0.5
     idf_norm: str = "max"
     strip_cues: bool = True
+    selection: str = "best"
+    other_passages: int = 1
     reference_bonus: float = 0.1
     novelty_repeats: bool = True
 
@@ -261,17 +265,29 @@ class AnswerComposer:
 
         # Two sentences from the best sentence's passage, then the best one from another passage: the section
         # that answers is usually right, and a second source often adds the number or name asked for.
-        chosen: list[Candidate] = [best]
-        for candidate in ranked[1:]:
+        lead = best
+        if s.selection == "pair":
+            # The passage whose two best sentences together score best leads the answer.
+            pairs: dict[str, list[Candidate]] = {}
+            for c in ranked:
+                if len(pairs.setdefault(str(c.document.id), [])) < 2:
+                    pairs[str(c.document.id)].append(c)
+            lead = max(pairs.values(), key=lambda p: sum(c.score for c in p) / 2 + (p[0].score if len(p) == 1 else 0) / 2)[0]
+        chosen: list[Candidate] = [lead]
+        for candidate in ranked:
             if len(chosen) >= s.per_passage or candidate.score < best.score - s.relative_floor:
                 break
-            if candidate.document.id == best.document.id and not self._repeats(candidate, chosen):
+            if candidate is not lead and candidate.document.id == lead.document.id and not self._repeats(candidate, chosen):
                 chosen.append(candidate)
-        for candidate in ranked[1:]:
+        others = 0
+        for candidate in ranked:
             if len(chosen) >= s.max_sentences or candidate.score < best.score - s.relative_floor:
                 break
-            if candidate.document.id != best.document.id and not self._repeats(candidate, chosen):
+            if others >= s.other_passages:
+                break
+            if candidate.document.id != lead.document.id and not self._repeats(candidate, chosen):
                 chosen.append(candidate)
+                others += 1
         chosen.sort(key=lambda c: (c.passage_rank, c.start))
 
         citations: list[Citation] = []
