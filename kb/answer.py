@@ -80,7 +80,7 @@ class ComposerSettings:
     """Knobs of answer composition, tuned on corpus/eval/gold.jsonl."""
 
     passages: int = 4
-    max_sentences: int = 3
+    max_sentences: int = 4
     per_passage: int = 2
     cosine_weight: float = 1.0
     coverage_weight: float = 0.3
@@ -96,7 +96,9 @@ class ComposerSettings:
     idf_norm: str = "max"
     strip_cues: bool = True
     selection: str = "best"
-    other_passages: int = 1
+    other_passages: int = 2
+    extra_floor: float = 0.1
+    extra_chars: int = 700
     reference_bonus: float = 0.1
     novelty_repeats: bool = True
 
@@ -286,6 +288,8 @@ class AnswerComposer:
             if others >= s.other_passages:
                 break
             if candidate.document.id != lead.document.id and not self._repeats(candidate, chosen):
+                if others and not self._room(chosen, candidate, best):
+                    break
                 chosen.append(candidate)
                 others += 1
         chosen.sort(key=lambda c: (c.passage_rank, c.start))
@@ -304,6 +308,12 @@ class AnswerComposer:
             )
             sentences.append(f"{quote.rstrip()} [{n}]")
         return Composition(" ".join(sentences), citations, False, evidence, coverage)
+
+    def _room(self, chosen: list[Candidate], candidate: Candidate, best: Candidate) -> bool:
+        """True when one more sentence still reads as a short answer: close in score, and the answer stays short."""
+        s = self.settings
+        length = sum(c.end - c.start for c in chosen) + candidate.end - candidate.start
+        return candidate.score >= best.score - s.extra_floor and length <= s.extra_chars
 
     def _repeats(self, candidate: Candidate, chosen: list[Candidate]) -> bool:
         """True when the sentence says what a chosen one says (parallel versions, overlapping passages)."""
@@ -343,9 +353,8 @@ def _references(question: str) -> set[str]:
 
 def _cites(document: Document, references: set[str]) -> bool:
     """True when the passage is the section or decision the question names."""
-    meta = document.meta
-    heading = re.sub(r"\s+", "", " ".join(str(meta.get(k) or "") for k in ("section", "title", "decision")))
-    return any(heading.startswith(r) or f"{r}" in heading for r in references)
+    section = re.sub(r"\s+", "", str(document.meta.get("section") or ""))
+    return any(section.startswith(r) for r in references)
 
 
 def _text(candidate: Candidate) -> str:

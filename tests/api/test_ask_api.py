@@ -51,11 +51,11 @@ def gold_answers(client: TestClient) -> dict[str, dict[str, Any]]:
     return answers
 
 
-# Issue #4 asks for answer support >= 0.90; measured 0.756 in CI on 2026-11-28 (0.72 leaves room for
-# floating-point differences between CPUs). CI guards the level reached so far
-# (a regression fails) until the target is met; the other figures are held at their targets.
+# Issue #4 asks for answer support >= 0.90; measured 0.907 in-process on 2026-11-28 (0.756 before the
+# sentence-scoring work). The floor keeps ~0.03 of headroom for floating-point differences between CPUs, so a
+# regression of more than two or three questions fails.
 SUPPORT_TARGET = 0.90
-SUPPORT_FLOOR = 0.72
+SUPPORT_FLOOR = 0.87
 
 
 def test_ask_gold_support_abstention_and_danger(gold_answers: dict[str, dict[str, Any]]) -> None:
