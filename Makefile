@@ -7,7 +7,7 @@ KB := $(BIN)/kb
 STAMP := $(VENV)/.installed
 SOURCES_DIR ?= ../shared/sources
 
-.PHONY: run test bench eval setup system-deps browser-deps model ingest serve clean
+.PHONY: run test bench loadtest eval setup system-deps browser-deps model ingest serve clean
 
 run: setup ingest serve
 
@@ -61,8 +61,12 @@ $(AXE): package.json package-lock.json
 eval: ingest
 	$(KB) eval
 
-bench: setup
+bench: setup loadtest
 	$(KB) bench
+
+# 10,000 requests at concurrency 32 over loopback HTTP, then 10,000 more while the index is rebuilt (CI sends 500 each).
+loadtest: setup
+	KB_LOAD_REQUESTS=10000 $(BIN)/python -m pytest -q tests/api/test_load.py
 
 clean:
 	rm -rf $(VENV) data reports test-artifacts node_modules
