@@ -8,6 +8,7 @@ Swedish and English use Snowball stemmers. Detection is py3langid restricted to 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol
@@ -39,6 +40,31 @@ STOPWORDS: dict[str, frozenset[str]] = {
 }
 
 
+# Question and function words that belong to one of our languages only ("on", "en", "in", "i" are left out:
+# they are words in two of them).
+FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    "fi": frozenset(
+        "ja tai ei että kun jos mikä mitä mitkä kuka ketkä kenen kenelle missä mistä mihin milloin miten miksi "
+        "kuinka montako paljonko onko voiko saako pitääkö ovat oli olla minä sinä hän me te he minun sinun "
+        "hänen tämä tämän nämä se sen ne niiden joka jotka myös sekä kanssa".split()
+    ),
+    "sv": frozenset(
+        "och eller inte att som det den de är var vem vad vilken vilket vilka hur när varför vart kan ska skall "
+        "har hade på av för med från till om jag du hon vi ni man ett också efter under".split()
+    ),
+    "en": frozenset(
+        "the of and or not that this these those what who whom which when where why how is are was were be been "
+        "do does did can could should would will shall has have had to for with from by at my your they their "
+        "there also after".split()
+    ),
+}
+
+# Swedish words that Norwegian and Danish spell otherwise (og, ikke, hvem, hva, hvilken, hvordan, når, er, jeg, …).
+SWEDISH_ONLY = frozenset(
+    "och inte vem vad vilken vilket vilka hur när varför är jag till från också eller hon mycket många".split()
+)
+
+
 class Analyser(Protocol):
     """Turns text into index terms."""
 
@@ -66,11 +92,15 @@ class FinnishAnalyser:
                 "(`make run` does it as root)"
             ) from exc
         self._stemmer = snowballstemmer.stemmer("finnish")
+        # Neither a Voikko handle nor a Snowball stemmer may be used by two threads at once; cached words need no lock.
+        self._lock = threading.Lock()
         self._terms: Callable[[str], tuple[str, ...]] = lru_cache(maxsize=200_000)(self._word_terms)
 
     def _word_terms(self, word: str) -> tuple[str, ...]:
+        with self._lock:
+            analyses = self._voikko.analyze(word)[:3]
         terms: list[str] = []
-        for analysis in self._voikko.analyze(word)[:3]:
+        for analysis in analyses:
             base = (analysis.get("BASEFORM") or "").lower()
             if base:
                 terms.append(base)
@@ -82,7 +112,8 @@ class FinnishAnalyser:
                 if len(piece) > 2:
                     terms.append(piece)
         if not terms:
-            terms.append(self._stemmer.stemWord(word))
+            with self._lock:
+                terms.append(self._stemmer.stemWord(word))
         return tuple(dict.fromkeys(terms))
 
     def __call__(self, text: str) -> list[str]:
@@ -100,7 +131,12 @@ class SnowballAnalyser:
     def __init__(self, language: str) -> None:
         self._stopwords = STOPWORDS[language]
         self._stemmer = snowballstemmer.stemmer({"sv": "swedish", "en": "english"}[language])
-        self._stem: Callable[[str], str] = lru_cache(maxsize=200_000)(self._stemmer.stemWord)
+        self._lock = threading.Lock()  # a stemmer keeps its word in itself while stemming
+        self._stem: Callable[[str], str] = lru_cache(maxsize=200_000)(self._stem_word)
+
+    def _stem_word(self, word: str) -> str:
+        with self._lock:
+            return str(self._stemmer.stemWord(word))
 
     def __call__(self, text: str) -> list[str]:
         return [self._stem(w) for w in words(text) if w not in self._stopwords]
@@ -138,6 +174,22 @@ class LanguageDetector:
         return str(language)
 
     def detect_supported(self, text: str, default: str = "en") -> str:
-        """The most likely of fi, sv and en; ``default`` for text in another language."""
+        """The most likely of fi, sv and en; ``default`` for text in another language.
+
+        A short question is mostly names and nouns ("Vem vann Super Bowl XLIX?"), which the character model
+        reads as English; when it picks fi, sv or en but the text has none of that language's function words
+        and some of exactly one other's, the function words decide.
+        """
         language = self.detect(text)
-        return language if language in LANGUAGES else default
+        if language in ("no", "da"):
+            # Swedish read as Norwegian or Danish: a word with ä or ö, or one they spell otherwise ("och", "vem").
+            if any(w in SWEDISH_ONLY or "ä" in w or "ö" in w for w in words(text)):
+                return "sv"
+        if language not in LANGUAGES:
+            return default
+        hits = {lang: sum(1 for w in words(text) if w in FUNCTION_WORDS[lang]) for lang in LANGUAGES}
+        if hits[language] == 0:
+            voting = [lang for lang in LANGUAGES if hits[lang] > 0]
+            if len(voting) == 1:
+                return voting[0]
+        return language
