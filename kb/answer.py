@@ -2,7 +2,10 @@
 
 No language model writes anything: every asserted sentence is an exact span of a stored passage.
 Sentences are scored by the e5 cosine between the question and the sentence (vectors precomputed at ingest),
-plus the share of the question's key terms the sentence covers, plus the passage's retrieval rank.
+plus the question's key terms the sentence covers (lemmas/stems, glossary equivalents in the other languages,
+weighted by BM25's IDF over the candidate sentences; a sentence that opens with a pronoun also counts half of the
+terms of the sentence before it), plus a bonus when it has the shape the question asks for (a duration, a name…)
+or comes from the section the question names, minus a little per passage rank.
 """
 
 from __future__ import annotations
@@ -91,16 +94,11 @@ class ComposerSettings:
     repeat_overlap: float = 0.6
     abstain_coverage_weight: float = 0.1
     abstain_threshold: float = 0.888
-    idf_coverage: bool = True
     anaphora: float = 0.5
-    idf_norm: str = "max"
-    strip_cues: bool = True
-    selection: str = "best"
     other_passages: int = 2
     extra_floor: float = 0.1
     extra_chars: int = 700
     reference_bonus: float = 0.1
-    novelty_repeats: bool = True
 
 
 @dataclass(frozen=True)
@@ -161,10 +159,9 @@ class AnswerComposer:
     def question_terms(self, question: str, language: str) -> tuple[set[str], dict[str, set[str]], dict[str, float]]:
         """The question's key terms; its terms per language (glossary equivalents included); and per language, the
         share of the key terms those equivalents stand for (a passage in another language can cover no more)."""
-        if self.settings.strip_cues:
-            # "How long", "kuinka paljon": the question's type is scored by the answer shape, not as key terms.
-            for kind in _INTERROGATIVES:
-                question = _QUESTION_PATTERNS[kind].sub(" ", question)
+        # "How long", "kuinka paljon": the question's type is scored by the answer shape, not as key terms.
+        for kind in _INTERROGATIVES:
+            question = _QUESTION_PATTERNS[kind].sub(" ", question)
         own = set(self.analysers.analyse(question, language))
         terms = {language: set(own)}
         reach = {language: 1.0}
@@ -215,10 +212,9 @@ class AnswerComposer:
             lang: {t: self._idf(df.get(t, 0), counts.get(lang, 0)) for t in query_terms.get(lang, ())}
             for lang, df in frequency.items()
         }
-        if s.idf_norm == "sum":
-            totals = {lang: sum(w.values()) or 1.0 for lang, w in weights.items()}
-        else:
-            totals = {lang: len(query_terms.get(lang, ())) * self._idf(0, counts.get(lang, 0)) or 1.0 for lang in weights}
+        # Matched weight over what the question's terms would weigh if each were in one sentence only: terms that
+        # every candidate shares add little, and the scale does not depend on how common the question's terms are.
+        totals = {lang: len(query_terms.get(lang, ())) * self._idf(0, counts.get(lang, 0)) or 1.0 for lang in weights}
 
         out: list[Candidate] = []
         for rank, document, start, end, vector, cosine, terms, effective in rows:
@@ -230,12 +226,8 @@ class AnswerComposer:
             # terms stand for: the plain share decides abstention, the IDF-weighted one (context included) ranks.
             share = reach.get(doc_language, 0.0)
             coverage = share * len(wanted & terms) / len(wanted) if wanted else 0.0
-            if s.idf_coverage:
-                weighted = share * (
-                    sum(w.get(t, 0.0) for t in wanted & terms) + s.anaphora * sum(w.get(t, 0.0) for t in wanted & effective)
-                ) / totals.get(doc_language, 1.0)
-            else:
-                weighted = share * (len(wanted & terms) + s.anaphora * len(wanted & effective)) / len(wanted) if wanted else 0.0
+            matched = sum(w.get(t, 0.0) for t in wanted & terms) + s.anaphora * sum(w.get(t, 0.0) for t in wanted & effective)
+            weighted = share * matched / totals.get(doc_language, 1.0)
             prior = s.preference_weight * (preference(document, language, audience) - 1.0)
             bonus = s.shape_bonus * sum(1 for shape in shapes if shape.search(text, start, end))
             if references and _cites(document, references):
@@ -266,15 +258,9 @@ class AnswerComposer:
             return Composition(ABSTAIN_TEXT[language], [], True, evidence, coverage)
 
         # Two sentences from the best sentence's passage, then the best one from another passage: the section
-        # that answers is usually right, and a second source often adds the number or name asked for.
+        # that answers is usually right, and a second source often adds the number or name asked for. A fourth
+        # sentence (from a third passage) only when it scores close to the best and the answer stays short.
         lead = best
-        if s.selection == "pair":
-            # The passage whose two best sentences together score best leads the answer.
-            pairs: dict[str, list[Candidate]] = {}
-            for c in ranked:
-                if len(pairs.setdefault(str(c.document.id), [])) < 2:
-                    pairs[str(c.document.id)].append(c)
-            lead = max(pairs.values(), key=lambda p: sum(c.score for c in p) / 2 + (p[0].score if len(p) == 1 else 0) / 2)[0]
         chosen: list[Candidate] = [lead]
         for candidate in ranked:
             if len(chosen) >= s.per_passage or candidate.score < best.score - s.relative_floor:
@@ -322,8 +308,9 @@ class AnswerComposer:
             if other.document.id == candidate.document.id and other.start == candidate.start:
                 return True
             theirs = set(self.analysers.analyse(_text(other), other.document.meta.get("language")))
-            smaller = len(words) if self.settings.novelty_repeats else min(len(words), len(theirs))
-            if words and theirs and len(words & theirs) / smaller >= self.settings.repeat_overlap:
+            # Judged by what the candidate adds: a short sentence inside a long chosen one is a repeat, a sentence
+            # that adds the asked-for fact to a few shared words is not.
+            if words and theirs and len(words & theirs) / len(words) >= self.settings.repeat_overlap:
                 return True
         return False
 
