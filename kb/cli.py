@@ -129,7 +129,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     host = args.host or settings.api.host
     port = args.port or settings.api.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+        server_header=False,
+        access_log=False,
+    )
     return 0
 
 

@@ -27,6 +27,13 @@ class EmbeddingSettings(BaseModel):
     query_backend: Literal["onnx", "torch"] = Field(
         default="onnx", description="Question encoder: `onnx` (int8, made by `kb model install`) or `torch`."
     )
+    query_threads: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Threads the ONNX question encoder uses per call (0: one per core). On two cores one thread "
+        "answers a lone question as fast and leaves the other core to the rest of the server.",
+    )
 
 
 class QdrantSettings(BaseModel):

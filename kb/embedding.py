@@ -93,5 +93,7 @@ def build_query_encoder(settings: Settings) -> Encoder:
     if settings.embedding.query_backend == "onnx":
         from kb.onnx_encoder import OnnxQueryEncoder
 
-        return OnnxQueryEncoder(require_model(settings), settings.embedding.query_prefix)
+        return OnnxQueryEncoder(
+            require_model(settings), settings.embedding.query_prefix, threads=settings.embedding.query_threads or None
+        )
     return QueryEncoder(settings)

@@ -81,7 +81,7 @@ def evaluate(kb: Any, queries: Iterable[Query], progress: Callable[[int], None] 
         embedding = kb.encoder.encode(query.text)
         for mode, weights in MODES.items():
             fused = kb.retrieve(query.text, embedding, language=query.language, top_k=K, weights=weights)
-            flags = [query.relevant(Passage.from_document(d)) for d in fused["documents"]]
+            flags = [query.relevant(Passage.from_document(d)) for d in fused]
             for group in (query.language, "all"):
                 results[mode].setdefault(group, SetResult()).add(flags, relevant_count)
         if progress:

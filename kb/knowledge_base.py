@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from haystack import Document
 
 from kb.answer import NOTICE, AnswerComposer, rerank
 from kb.batching import BatchingEncoder
@@ -110,31 +111,45 @@ class KnowledgeBase:
         top_k: int,
         language_filter: str | None = None,
         weights: list[float] | None = None,
-    ) -> dict[str, Any]:
-        """Run hybrid retrieval with an embedding already computed; returns fused, dense and sparse lists."""
-        filters = {"field": "meta.language", "operator": "==", "value": language_filter} if language_filter else None
-        with self.lock:
-            try:
-                result = self.retrieval.run(
-                    {
-                        # An array, not a list: the pipeline deep-copies inputs, and 384 floats one by one cost ~3 ms.
-                        "dense": {"query_embedding": self._embedding_input(embedding), "filters": filters},
-                        "bm25": {"text": text, "language": language},
-                        "sparse": {"filters": filters},
-                        "fuser": {"top_k": top_k, "weights": weights},
-                    }
-                )
-                fused = result["fuser"]
-                if self.snapshot is not None and self.snapshot.snapshot is not None:
-                    fused = {name: self.snapshot.snapshot.hydrate(docs) for name, docs in fused.items()}
-            except Exception as exc:
-                if self.catalog.served() is None:
-                    raise StoreError("no index is served yet; run `kb ingest`") from exc
-                raise StoreError(f"the vector store failed: {exc}") from exc
-        return fused
+    ) -> list[Document]:
+        """Hybrid retrieval with an embedding already computed: the fused passages, best first.
 
-    def _embedding_input(self, embedding: np.ndarray) -> Any:
-        return embedding if self.snapshot is not None else embedding.tolist()
+        Each passage carries its fused score and, in ``meta["dense_score"]``, its own dense cosine.
+
+        Raises:
+            StoreError: no index is served, or the store failed.
+        """
+        filters = {"field": "meta.language", "operator": "==", "value": language_filter} if language_filter else None
+        inputs: dict[str, dict[str, Any]] = {
+            "dense": {"query_embedding": embedding, "filters": filters},
+            "bm25": {"text": text, "language": language},
+            "sparse": {"filters": filters},
+            "fuser": {"top_k": top_k, "weights": weights},
+        }
+        try:
+            if self.snapshot is not None:
+                # One generation for both sides, even if a reindex swaps the alias meanwhile.
+                snapshot = self.snapshot.current()
+                if snapshot is None:
+                    raise StoreError("no index is served yet; run `kb ingest`")
+                inputs["dense"]["snapshot"] = inputs["sparse"]["snapshot"] = snapshot
+                return snapshot.passages(self.retrieval.run(inputs)["fuser"]["ranking"])
+            inputs["dense"]["query_embedding"] = embedding.tolist()
+            with self.lock:  # the embedded engine is not thread-safe
+                return list(self.retrieval.run(inputs)["fuser"]["documents"])
+        except StoreError:
+            raise
+        except Exception as exc:
+            if self._served() is None:
+                raise StoreError("no index is served yet; run `kb ingest`") from exc
+            raise StoreError(f"the vector store failed: {exc}") from exc
+
+    def _served(self) -> str | None:
+        try:
+            with self.lock:
+                return self.catalog.served()
+        except Exception:  # noqa: BLE001 - the store itself is failing; the caller reports that
+            return None
 
     def search(self, query: str, *, k: int | None = None, language: str | None = None) -> list[Passage]:
         """The best passages for ``query`` (optionally only in ``language``)."""
@@ -146,7 +161,7 @@ class KnowledgeBase:
         query_language = self.language_of(query, language)
         embedding = self.embed(query)
         fused = self.retrieve(query, embedding, language=query_language, top_k=top_k, language_filter=language)
-        passages = [Passage.from_document(d) for d in fused["documents"]]
+        passages = [Passage.from_document(d) for d in fused]
         self.results.put(key, tuple(passages))
         return passages
 
@@ -161,7 +176,7 @@ class KnowledgeBase:
         embedding = self.embed(question)
         signal = self.danger.assess(question, embedding)
         fused = self.retrieve(question, embedding, language=answer_language, top_k=8)
-        documents = rerank(fused["documents"], answer_language, audience)
+        documents = rerank(fused, answer_language, audience)
         composition = self.composer.compose(question, embedding, documents, answer_language, audience)
         citations = [self._with_parallel(c, answer_language) for c in composition.citations]
         help_block = None
@@ -213,10 +228,21 @@ class KnowledgeBase:
         """Attach the same guide passage in the answer's language, when the citation is in another one."""
         if citation.language == language:
             return citation
+        twin = self._twin(citation.passage_id, language)
+        if twin is None:
+            return citation
+        parallel = ParallelPassage(passage_id=twin.id, language=language, text=twin.content or "")
+        return Citation(**{**citation.__dict__, "parallel": parallel})
+
+    def _twin(self, passage_id: str, language: str) -> Document | None:
+        """The same section of the same guide in ``language``: from the snapshot, else asked of the store."""
+        if self.snapshot is not None:
+            snapshot = self.snapshot.current()
+            return snapshot.twin(passage_id, language) if snapshot else None
         with self.lock:
-            stored = self.store.get_documents_by_id([citation.passage_id])
+            stored = self.store.get_documents_by_id([passage_id])
             if not stored or not stored[0].meta.get("group"):
-                return citation
+                return None
             meta = stored[0].meta
             conditions = [
                 {"field": "meta.group", "operator": "==", "value": meta["group"]},
@@ -228,8 +254,4 @@ class KnowledgeBase:
                 conditions.append({"field": "meta.passage_index", "operator": "==", "value": 0})
             filters = {"operator": "AND", "conditions": conditions}
             matches = sorted(self.store.filter_documents(filters=filters), key=lambda d: d.meta.get("passage_index", 0))
-        if not matches:
-            return citation
-        twin = matches[0]
-        parallel = ParallelPassage(passage_id=twin.id, language=language, text=twin.content or "")
-        return Citation(**{**citation.__dict__, "parallel": parallel})
+        return matches[0] if matches else None

@@ -94,6 +94,9 @@ class OnnxQueryEncoder:
             raise ModelError(f"no ONNX encoder at {path}; run `kb model install`")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # No busy-waiting between runs: on two cores a spinning thread pool starves the rest of the request
+        # (a 0.1 ms matrix product after an encode measured 9 ms with spinning, 0.2 ms without).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -14,7 +14,7 @@ from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 
 from kb.config import Settings
 from kb.language import Analysers
-from kb.retrieval import RankFuser
+from kb.retrieval import RankFuser, RankingFuser
 from kb.sentences import PassageEmbedder
 from kb.snapshot import SnapshotEmbeddingRetriever, SnapshotHolder, SnapshotSparseRetriever
 from kb.sparse import BM25QueryEncoder, BM25SparseEncoder
@@ -47,26 +47,29 @@ def build_retrieval_pipeline(
     (query_embedding) → dense ─┐
     (text, language) → bm25 → sparse ─┴→ fuser
 
-    The two retrievers search Qdrant, or the in-memory snapshot of the served collection when one is given.
+    The two retrievers search Qdrant and the fuser outputs ``documents``; or, when a snapshot is given, they search
+    the in-memory snapshot of the served collection and hand on ``Ranking`` objects (row numbers, cheap to pass),
+    and the fuser outputs ``ranking``.
     """
     candidates = settings.retrieval.candidates
+    weights = {
+        "k": settings.retrieval.rrf_k,
+        "dense_weight": settings.retrieval.dense_weight,
+        "sparse_weight": settings.retrieval.sparse_weight,
+    }
     pipeline = Pipeline()
+    pipeline.add_component("bm25", BM25QueryEncoder(analysers))
     if snapshot is not None:
         pipeline.add_component("dense", SnapshotEmbeddingRetriever(snapshot, top_k=candidates))
         pipeline.add_component("sparse", SnapshotSparseRetriever(snapshot, top_k=candidates))
+        pipeline.add_component("fuser", RankingFuser(**weights))
+        output = "ranking"
     else:
         pipeline.add_component("dense", QdrantEmbeddingRetriever(document_store=store, top_k=candidates))
         pipeline.add_component("sparse", QdrantSparseEmbeddingRetriever(document_store=store, top_k=candidates))
-    pipeline.add_component("bm25", BM25QueryEncoder(analysers))
-    pipeline.add_component(
-        "fuser",
-        RankFuser(
-            k=settings.retrieval.rrf_k,
-            dense_weight=settings.retrieval.dense_weight,
-            sparse_weight=settings.retrieval.sparse_weight,
-        ),
-    )
+        pipeline.add_component("fuser", RankFuser(**weights))
+        output = "documents"
     pipeline.connect("bm25.sparse_embedding", "sparse.query_sparse_embedding")
-    pipeline.connect("dense.documents", "fuser.dense")
-    pipeline.connect("sparse.documents", "fuser.sparse")
+    pipeline.connect(f"dense.{output}", "fuser.dense")
+    pipeline.connect(f"sparse.{output}", "fuser.sparse")
     return pipeline

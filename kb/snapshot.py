@@ -21,6 +21,8 @@ from haystack.dataclasses import SparseEmbedding
 from haystack_integrations.document_stores.qdrant.converters import DENSE_VECTORS_NAME, SPARSE_VECTORS_NAME
 from qdrant_client import QdrantClient
 
+from kb.retrieval import Ranking
+
 
 @dataclass
 class Snapshot:
@@ -32,8 +34,12 @@ class Snapshot:
     postings: dict[int, tuple[np.ndarray, np.ndarray]]
     idf: dict[int, float]
     languages: np.ndarray
-    light: list[Document]
     by_id: dict[str, Document]
+    twins: dict[tuple[str, str, str], Document]
+
+    def __deepcopy__(self, _memo: dict[int, Any]) -> Snapshot:
+        # Read-only once loaded; passed through a pipeline as is.
+        return self
 
     @classmethod
     def load(cls, client: QdrantClient, collection: str) -> Snapshot:
@@ -66,34 +72,53 @@ class Snapshot:
         idf = {t: math.log(1 + (n - len(r) + 0.5) / (len(r) + 0.5)) for t, (r, _v) in postings.items()}
         dense = np.asarray(dense_rows, dtype=np.float32).reshape(n, -1) if n else np.zeros((0, 384), np.float32)
         languages = np.array([str(d.meta.get("language", "")) for d in documents])
-        # Retrievers hand on id-only documents: Haystack deep-copies every value passed between components,
-        # and full passages (metadata, sentence vectors) would cost tens of milliseconds a question.
-        light = [Document(id=d.id) for d in documents]
-        return cls(collection, documents, dense, postings, idf, languages, light, {d.id: d for d in documents})
+        # A guide passage's twin in another language: the first passage of the same group and section anchor;
+        # the lead section has no anchor, and its twin is the other guide's first passage.
+        twins: dict[tuple[str, str, str], Document] = {}
+        for d in sorted(documents, key=lambda d: d.meta.get("passage_index", 0)):
+            group, language = d.meta.get("group"), str(d.meta.get("language", ""))
+            if not group:
+                continue
+            if d.meta.get("section_key"):
+                twins.setdefault((str(group), language, str(d.meta["section_key"])), d)
+            if d.meta.get("passage_index", 0) == 0:
+                twins.setdefault((str(group), language, ""), d)
+        return cls(collection, documents, dense, postings, idf, languages, {d.id: d for d in documents}, twins)
 
-    def hydrate(self, documents: list[Document]) -> list[Document]:
-        """Full passages for id-only documents, keeping their score and any metadata they gained."""
-        return [
-            replace(self.by_id[d.id], score=d.score, meta={**self.by_id[d.id].meta, **d.meta})
-            for d in documents
-            if d.id in self.by_id
-        ]
+    def passages(self, ranking: Ranking) -> list[Document]:
+        """The ranked rows as full passages, with the ranking's score (and dense cosine in ``meta["dense_score"]``)."""
+        if ranking.source is not self:
+            raise ValueError("the ranking belongs to another generation of the index")
+        dense = ranking.dense.tolist() if ranking.dense is not None else [None] * len(ranking)
+        passages = []
+        for row, score, cosine in zip(ranking.rows.tolist(), ranking.scores.tolist(), dense, strict=True):
+            document = self.documents[row]
+            meta = document.meta if cosine is None else {**document.meta, "dense_score": cosine}
+            passages.append(replace(document, score=score, meta=meta))
+        return passages
 
-    def _top(self, scores: np.ndarray, top_k: int, language: str | None) -> list[Document]:
+    def twin(self, passage_id: str, language: str) -> Document | None:
+        """The same section of the same guide in ``language`` (the lead section: the other guide's first passage)."""
+        document = self.by_id.get(passage_id)
+        if document is None or not document.meta.get("group"):
+            return None
+        return self.twins.get((str(document.meta["group"]), language, str(document.meta.get("section_key") or "")))
+
+    def _top(self, scores: np.ndarray, top_k: int, language: str | None) -> Ranking:
         if language:
             scores = np.where(self.languages == language, scores, -np.inf)
         k = min(top_k, int(np.isfinite(scores).sum()))
         if k <= 0:
-            return []
+            return Ranking(self, np.zeros(0, dtype=np.int64), np.zeros(0))
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
-        return [replace(self.light[i], score=float(scores[i])) for i in best if scores[i] > -np.inf]
+        return Ranking(self, best.astype(np.int64), scores[best].astype(np.float64))
 
-    def dense_search(self, embedding: list[float] | np.ndarray, top_k: int, language: str | None = None) -> list[Document]:
+    def dense_search(self, embedding: list[float] | np.ndarray, top_k: int, language: str | None = None) -> Ranking:
         """Passages by cosine similarity (vectors are normalised)."""
         return self._top(self.dense @ np.asarray(embedding, dtype=np.float32), top_k, language)
 
-    def sparse_search(self, query: SparseEmbedding, top_k: int, language: str | None = None) -> list[Document]:
+    def sparse_search(self, query: SparseEmbedding, top_k: int, language: str | None = None) -> Ranking:
         """Passages by BM25 (query weights × IDF × stored term weights); passages with no term do not qualify."""
         scores = np.zeros(len(self.documents), dtype=np.float32)
         matched = np.zeros(len(self.documents), dtype=bool)
@@ -156,13 +181,19 @@ class SnapshotEmbeddingRetriever:
         self.holder = holder
         self.top_k = top_k
 
-    @component.output_types(documents=list[Document])
-    def run(self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int | None = None) -> dict[str, list[Document]]:
-        """Best passages by cosine similarity."""
-        snapshot = self.holder.current()
+    @component.output_types(ranking=Ranking)
+    def run(
+        self,
+        query_embedding: np.ndarray | list[float],
+        filters: dict[str, Any] | None = None,
+        top_k: int | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> dict[str, Ranking | None]:
+        """Best passages by cosine similarity (in ``snapshot``, by default the current one; None without an index)."""
+        snapshot = snapshot or self.holder.current()
         if snapshot is None:
-            return {"documents": []}
-        return {"documents": snapshot.dense_search(query_embedding, top_k or self.top_k, _language(filters))}
+            return {"ranking": None}
+        return {"ranking": snapshot.dense_search(query_embedding, top_k or self.top_k, _language(filters))}
 
 
 @component
@@ -173,12 +204,16 @@ class SnapshotSparseRetriever:
         self.holder = holder
         self.top_k = top_k
 
-    @component.output_types(documents=list[Document])
+    @component.output_types(ranking=Ranking)
     def run(
-        self, query_sparse_embedding: SparseEmbedding, filters: dict[str, Any] | None = None, top_k: int | None = None
-    ) -> dict[str, list[Document]]:
-        """Best passages by BM25."""
-        snapshot = self.holder.current()
+        self,
+        query_sparse_embedding: SparseEmbedding,
+        filters: dict[str, Any] | None = None,
+        top_k: int | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> dict[str, Ranking | None]:
+        """Best passages by BM25 (in ``snapshot``, by default the current one; None without an index)."""
+        snapshot = snapshot or self.holder.current()
         if snapshot is None:
-            return {"documents": []}
-        return {"documents": snapshot.sparse_search(query_sparse_embedding, top_k or self.top_k, _language(filters))}
+            return {"ranking": None}
+        return {"ranking": snapshot.sparse_search(query_sparse_embedding, top_k or self.top_k, _language(filters))}
