@@ -29,19 +29,23 @@ def _bar(total: int, label: str) -> Any:
 
 def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, Any]:
     """Evaluate the chosen sets (default all) and return {set: {mode: {language: metrics}}}."""
+    from kb.embedding import QueryEncoder
     from kb.gold import evaluate_answers, load_gold
     from kb.knowledge_base import KnowledgeBase
 
     wanted = set(sets or ["gold", "swequad", "xquad", "tatoeba"])
     results: dict[str, Any] = {}
     timings: dict[str, float] = {}
+    # Questions are served by the int8 ONNX encoder; every set is also run with the full-precision one to show
+    # what the quantisation costs.
+    reference = QueryEncoder(settings)
 
     if "gold" in wanted:
         began = time.perf_counter()
         queries = gold_queries()
         with KnowledgeBase(settings) as kb:
             with _bar(len(queries), "gold") as bar:
-                results["gold"] = evaluate(kb, queries, lambda n: bar.update(1))
+                results["gold"] = evaluate(kb, queries, lambda n: bar.update(1), reference)
             metrics, _failures = evaluate_answers(
                 load_gold(), lambda q: kb.ask(q.question, audience=q.audience).to_dict()
             )
@@ -52,14 +56,16 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
         began = time.perf_counter()
         documents, queries = swequad(EVAL_DIR / "sv_swequad_mc")
         with _bar(len(queries), "swequad") as bar:
-            results["swequad"] = run_external(settings, "swequad", documents, "sv", queries, lambda n: bar.update(1))
+            results["swequad"] = run_external(
+                settings, "swequad", documents, "sv", queries, lambda n: bar.update(1), reference
+            )
         timings["swequad"] = time.perf_counter() - began
 
     if "xquad" in wanted:
         began = time.perf_counter()
         documents, queries = xquad(EVAL_DIR / "en_sv_xquad")
         with _bar(len(queries), "xquad") as bar:
-            both = run_external(settings, "xquad", documents, "en", queries, lambda n: bar.update(1))
+            both = run_external(settings, "xquad", documents, "en", queries, lambda n: bar.update(1), reference)
         results["xquad-en"] = {mode: {"en": v["en"]} for mode, v in both.items()}
         results["xquad-sv-en"] = {mode: {"sv": v["sv"]} for mode, v in both.items()}
         timings["xquad"] = time.perf_counter() - began
@@ -75,7 +81,7 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
             documents, queries = tatoeba(folder, pair, language)
             with _bar(len(queries), f"tatoeba {language}") as bar:
                 results[f"tatoeba-{language}-en"] = run_external(
-                    symmetric, f"tatoeba-{language}", documents, "en", queries, lambda n: bar.update(1)
+                    symmetric, f"tatoeba-{language}", documents, "en", queries, lambda n: bar.update(1), reference
                 )
         timings["tatoeba"] = time.perf_counter() - began
     results["_seconds"] = {k: round(v, 1) for k, v in timings.items()}
@@ -109,6 +115,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {name} | {metric} | {target} | {values['hybrid']:.3f} {'✓' if values['hybrid'] >= target else '✗'} | "
             f"{values['bm25']:.3f} | {values['dense']:.3f} | {'yes' if ok else 'no'} |"
         )
+    lines += _quantisation(results)
     if "gold-answers" in results:
         lines += ["", "## Gold answers", "", "| language | answerable | support | out-of-scope abstention | false abstention | danger recall | danger false alarms |", "|---|---|---|---|---|---|---|"]
         for language, m in sorted(results["gold-answers"].items()):
@@ -120,6 +127,27 @@ def markdown(results: dict[str, Any]) -> str:
             )
     lines += ["", f"Seconds per set: {json.dumps(results.get('_seconds', {}))}", ""]
     return "\n".join(lines)
+
+
+def _quantisation(results: dict[str, Any]) -> list[str]:
+    """nDCG@10 with questions embedded by the int8 ONNX encoder against the full-precision torch model."""
+    lines = [
+        "",
+        "## Question encoder: int8 ONNX (served) against full-precision torch",
+        "",
+        "| set | mode | nDCG@10 int8 | nDCG@10 fp32 | difference | within 0.01 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, modes in results.items():
+        if name.startswith("_") or name == "gold-answers":
+            continue
+        for mode in ("hybrid", "dense"):
+            if f"{mode}-fp32" not in modes:
+                continue
+            int8, fp32 = _all(modes[mode])["ndcg@10"], _all(modes[f"{mode}-fp32"])["ndcg@10"]
+            ok = int8 >= fp32 - 0.01
+            lines.append(f"| {name} | {mode} | {int8:.3f} | {fp32:.3f} | {int8 - fp32:+.3f} | {'yes' if ok else 'no'} |")
+    return lines
 
 
 def chart(results: dict[str, Any], path: Path) -> None:

@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from kb.config import PROJECT_ROOT, Settings
+from kb.embedding import Encoder
 from kb.gold import load_gold
 from kb.types import Passage
 
 MODES = {"hybrid": None, "bm25": [0.0, 1.0], "dense": [1.0, 0.0]}
+# The same retrieval with the question embedded by the full-precision torch model instead of the int8 ONNX one.
+REFERENCE_MODES = {"hybrid-fp32": None, "dense-fp32": [1.0, 0.0]}
 EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval"
 K = 10
 
@@ -68,19 +71,32 @@ class SetResult:
         }
 
 
-def evaluate(kb: Any, queries: Iterable[Query], progress: Callable[[int], None] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+def evaluate(
+    kb: Any,
+    queries: Iterable[Query],
+    progress: Callable[[int], None] | None = None,
+    reference: Encoder | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
     """Run every query in every mode; one embedding per question serves the three modes.
 
+    With a ``reference`` encoder (the full-precision model), the REFERENCE_MODES run too, on its embeddings.
     nDCG's ideal ranking counts every relevant passage in the index (a question may have several).
     """
-    results: dict[str, dict[str, SetResult]] = {mode: {} for mode in MODES}
+    queries = list(queries)
+    modes = [(mode, weights, False) for mode, weights in MODES.items()]
+    reference_vectors = None
+    if reference is not None:
+        modes += [(mode, weights, True) for mode, weights in REFERENCE_MODES.items()]
+        reference_vectors = reference.encode_many([q.text for q in queries])
+    results: dict[str, dict[str, SetResult]] = {mode: {} for mode, _w, _r in modes}
     snapshot = kb.snapshot.current() if kb.snapshot is not None else None
     every = [Passage.from_document(d) for d in snapshot.documents] if snapshot else []
     for i, query in enumerate(queries):
         relevant_count = sum(1 for p in every if query.relevant(p)) if every else 1
         embedding = kb.encoder.encode(query.text)
-        for mode, weights in MODES.items():
-            fused = kb.retrieve(query.text, embedding, language=query.language, top_k=K, weights=weights)
+        for mode, weights, by_reference in modes:
+            vector = reference_vectors[i] if by_reference and reference_vectors is not None else embedding
+            fused = kb.retrieve(query.text, vector, language=query.language, top_k=K, weights=weights)
             flags = [query.relevant(Passage.from_document(d)) for d in fused]
             for group in (query.language, "all"):
                 results[mode].setdefault(group, SetResult()).add(flags, relevant_count)
@@ -192,6 +208,7 @@ def run_external(
     language: str,
     queries: list[Query],
     progress: Callable[[int], None] | None = None,
+    reference: Encoder | None = None,
 ) -> dict[str, Any]:
     """Index a third-party corpus in a temporary folder and evaluate on it."""
     from kb.knowledge_base import KnowledgeBase
@@ -201,6 +218,6 @@ def run_external(
         data_dir = work / "data"
         build_index(settings, documents, language, data_dir)
         with KnowledgeBase(settings.with_data_dir(data_dir)) as kb:
-            return evaluate(kb, queries, progress)
+            return evaluate(kb, queries, progress, reference)
     finally:
         shutil.rmtree(work, ignore_errors=True)
