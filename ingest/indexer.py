@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 PIPELINE_VERSION = "5"
 # Haystack stores a document as {"id", "content", "meta": {...}}; these are the meta fields we compare.
 PAYLOAD_FIELDS = ["meta.document_id", "meta.doc_hash", "meta.source_path"]
+# Larger files are reported and skipped before they are read: our largest official source is about 300 kB, so a
+# file of many megabytes is a mistake (a dump, a scan, a wrong file) that would hold up the whole ingest.
+MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -63,13 +66,18 @@ class IngestReport:
     passages: int = 0
     passages_embedded: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[tuple[str, str]] = field(default_factory=list)
     changed: bool = False
     collection: str | None = None
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        return {**self.__dict__, "failures": [{"file": f, "error": e} for f, e in self.failures]}
+        return {
+            **self.__dict__,
+            "failures": [{"file": f, "error": e} for f, e in self.failures],
+            "notices": [{"file": f, "notice": n} for f, n in self.notices],
+        }
 
 
 def discover(paths: Iterable[Path]) -> list[SourceFile]:
@@ -137,11 +145,14 @@ def passage_documents(
 class Indexer:
     """Runs ingests against one Qdrant client."""
 
-    def __init__(self, settings: Settings, client: QdrantClient, *, progress: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, client: QdrantClient, *, progress: bool = False, max_file_bytes: int = MAX_FILE_BYTES
+    ) -> None:
         self.settings = settings
         self.client = client
         self.catalog = IndexCatalog(client, settings.qdrant.collection)
         self.progress = progress
+        self.max_file_bytes = max_file_bytes
         self._detector: LanguageDetector | None = None
 
     def _language(self, loaded: LoadedDocument) -> str:
@@ -179,6 +190,13 @@ class Indexer:
         keep_paths: set[str] = set()
         for file in files:
             try:
+                size = file.path.stat().st_size
+                if size > self.max_file_bytes:
+                    log.warning("skipped %s: %d bytes is over the limit", file.path, size)
+                    report.failures.append((str(file.path), f"too large to index: {size:,} bytes, the limit is "
+                                            f"{self.max_file_bytes:,}; split the file or leave it out"))
+                    keep_paths.add(file.key)  # a document indexed before keeps its passages
+                    continue
                 hashes[file.key] = file_hash(file, fingerprint)
             except OSError as exc:
                 report.failures.append((str(file.path), f"cannot read: {exc.strerror}"))
@@ -211,6 +229,8 @@ class Indexer:
                 if file.key in indexed:
                     keep_paths.add(file.key)
                 continue
+            if "encoding" in loaded.meta:
+                report.notices.append((str(file.path), f"not UTF-8: read as {loaded.meta['encoding']}; save it as UTF-8"))
             new_passages.extend(passages)
             report.documents_embedded += 1
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from ingest.document import LoadedDocument
@@ -48,7 +49,7 @@ def load_file(path: Path, root: Path) -> LoadedDocument:
         root: the folder being ingested; ``source`` and the default ``document_id`` are relative to it.
 
     Returns:
-        The document; its ``text`` is never empty.
+        The document; its ``text`` is never empty. A text file not in UTF-8 has ``meta["encoding"]``.
 
     Raises:
         LoaderError: the format is not supported, or the file is empty, undecodable, corrupt or without text.
@@ -67,12 +68,15 @@ def load_file(path: Path, root: Path) -> LoadedDocument:
         return load_pdf(data, source)
     if suffix == ".docx":
         return load_docx(data, source)
-    text = decode_text(data, allow_cp1252=True)
-    if suffix in (".md", ".markdown"):
-        return load_markdown(text, source)
+    text, encoding = decode_text(data, allow_cp1252=True)
     name = PurePosixPath(source).name
-    if name.startswith("consolidated_"):
-        return load_consolidated(text, source)
-    if name.startswith("case-law_"):
-        return load_case_law(text, source)
-    return load_plain_text(text, source)
+    if suffix in (".md", ".markdown"):
+        loaded = load_markdown(text, source)
+    elif name.startswith("consolidated_"):
+        loaded = load_consolidated(text, source)
+    elif name.startswith("case-law_"):
+        loaded = load_case_law(text, source)
+    else:
+        loaded = load_plain_text(text, source)
+    # Read, but worth telling whoever maintains the file (ingest reports it as a notice).
+    return loaded if encoding == "utf-8" else replace(loaded, meta={**loaded.meta, "encoding": encoding})

@@ -44,12 +44,15 @@ def clean_paragraph(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def decode_text(data: bytes, *, allow_cp1252: bool = False) -> str:
+def decode_text(data: bytes, *, allow_cp1252: bool = False) -> tuple[str, str]:
     """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, optionally Windows-1252.
 
     Args:
         data: the file's bytes.
         allow_cp1252: accept Windows-1252 when the bytes are not UTF-8 and the result looks like text.
+
+    Returns:
+        The text and the encoding it was read with (``utf-8``, ``utf-16`` or ``windows-1252``).
 
     Raises:
         LoaderError: the file is empty or cannot be decoded.
@@ -58,11 +61,14 @@ def decode_text(data: bytes, *, allow_cp1252: bool = False) -> str:
         raise LoaderError("the file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
             raise LoaderError(f"not valid UTF-16 despite its byte-order mark ({exc.reason}); save as UTF-8") from exc
+    if b"\x00" in data:
+        # Valid UTF-8 as far as the decoder goes, but no text file has NUL bytes: it would index as "F e r r y".
+        raise LoaderError("the file has NUL bytes: binary, or UTF-16 without a byte-order mark; save it as UTF-8")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
     if allow_cp1252:
@@ -71,7 +77,7 @@ def decode_text(data: bytes, *, allow_cp1252: bool = False) -> str:
         except UnicodeDecodeError:
             text = ""
         if text and _looks_like_text(text):
-            return text
+            return text, "windows-1252"
     bad = data[utf8_error.start : utf8_error.start + 1].hex()
     raise LoaderError(
         f"not valid UTF-8 (byte 0x{bad} at offset {utf8_error.start}) and not recognisable as another text "
