@@ -230,7 +230,8 @@ class Indexer:
                     keep_paths.add(file.key)
                 continue
             if "encoding" in loaded.meta:
-                report.notices.append((str(file.path), f"not UTF-8: read as {loaded.meta['encoding']}; save it as UTF-8"))
+                notice = f"not UTF-8: read as {loaded.meta['encoding']}; save it as UTF-8"
+                report.notices.append((str(file.path), notice))
             new_passages.extend(passages)
             report.documents_embedded += 1
 

@@ -67,7 +67,8 @@ def stats(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> di
     generation = kb.generation()
     return {
         "generation": generation,
-        "passages": kb.client.count(generation).count if generation else 0,
+        # Counted through the alias: a reindex may swap in and drop generations between these two lines.
+        "passages": kb.client.count(kb.settings.qdrant.collection).count if generation else 0,
         "cache": {"entries": len(kb.results), "hits": kb.results.hits, "misses": kb.results.misses},
         "reindex": {"running": request.app.state.reindex_job.running, "last": request.app.state.reindex_job.last},
     }

@@ -86,7 +86,8 @@ class Phase:
         return (
             f"load {self.name}: {len(self.outcomes)} requests ({asks} ask, {len(self.outcomes) - asks} search) at "
             f"concurrency {CONCURRENCY}: {len(self.errors)} errors; p50 {self.percentile(0.5):.0f} ms, "
-            f"p95 {self.percentile(0.95):.0f} ms, mean {1000 * statistics.fmean(o.seconds for o in self.outcomes):.0f} ms, "
+            f"p95 {self.percentile(0.95):.0f} ms, "
+            f"mean {1000 * statistics.fmean(o.seconds for o in self.outcomes):.0f} ms, "
             f"{len(self.outcomes) / self.seconds:.1f} requests/s"
         )
 
@@ -168,7 +169,7 @@ def problem(kind: str, response: httpx.Response) -> str | None:
 
 
 async def run_phase(url: str, name: str, first: int, count: int, until: Callable[[], bool] = lambda: True) -> Phase:
-    """Send requests numbered from ``first`` with ``CONCURRENCY`` clients at once: ``count``, and more until ``until()``."""
+    """Send requests numbered from ``first``, ``CONCURRENCY`` at once: ``count`` of them, and more until ``until()``."""
     phase = Phase(name)
     numbers = itertools.takewhile(lambda n: n < first + count or not until(), itertools.count(first))
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
