@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,31 +30,45 @@ class KnowledgeBase:
 
     def __init__(self, settings: Settings, *, encoder: Encoder | None = None) -> None:
         self.settings = settings
-        self.client = open_client(settings)
-        self.catalog = IndexCatalog(self.client, settings.qdrant.collection)
-        self.analysers = Analysers()
-        self.detector = LanguageDetector()
-        self.encoder: Encoder = BatchingEncoder(encoder or build_query_encoder(settings))
         cache = settings.cache
         self.embeddings: TTLCache[np.ndarray] = TTLCache(cache.size, cache.ttl)
         self.results: TTLCache[Any] = TTLCache(cache.size, cache.ttl)
-        self.store = document_store(self.client, settings.qdrant.collection)
-        self.snapshot = SnapshotHolder(self.client, settings.qdrant.collection) if settings.retrieval_backend == "memory" else None
-        self.retrieval = build_retrieval_pipeline(settings, self.store, self.analysers, self.snapshot)
-        self.retrieval.warm_up()
-        if self.snapshot is not None:
-            self.snapshot.current()
-        self.composer = AnswerComposer(self.analysers, glossary=Glossary(self.analysers))
-        self.help_desk = HelpDesk()
-        self.danger = DangerDetector(self.encoder.encode_many(DANGER_EXAMPLES), self.encoder.encode_many(LAW_EXAMPLES))
         # The embedded engine is not thread-safe; the server serialises store access.
         self.lock = threading.RLock()
         self.reindex_lock = threading.Lock()
+        # The question encoder and the language models load in worker threads (mostly native code, off the GIL)
+        # while this thread opens the store and reads the index: start-up takes the longest of them, not the sum.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="majakka-load") as pool:
+            built = pool.submit(build_query_encoder, settings) if encoder is None else None
+            detector = pool.submit(LanguageDetector)
+            analysers = pool.submit(Analysers)
+            self.client = open_client(settings)
+            try:
+                self.catalog = IndexCatalog(self.client, settings.qdrant.collection)
+                self.store = document_store(self.client, settings.qdrant.collection)
+                memory = settings.retrieval_backend == "memory"
+                self.snapshot = SnapshotHolder(self.client, settings.qdrant.collection) if memory else None
+                if self.snapshot is not None:
+                    self.snapshot.current()
+                self.help_desk = HelpDesk()
+                self.analysers = analysers.result()
+                self.detector = detector.result()
+                self.encoder: Encoder = BatchingEncoder(encoder or built.result())  # type: ignore[union-attr]
+                self.retrieval = build_retrieval_pipeline(settings, self.store, self.analysers, self.snapshot)
+                self.retrieval.warm_up()
+                self.composer = AnswerComposer(self.analysers, glossary=Glossary(self.analysers))
+                self.danger = DangerDetector(
+                    self.encoder.encode_many(DANGER_EXAMPLES), self.encoder.encode_many(LAW_EXAMPLES)
+                )
+            except BaseException:
+                self.close()
+                raise
 
     def close(self) -> None:
         """Release the Qdrant client (the embedded folder can then be opened by another process)."""
-        if isinstance(self.encoder, BatchingEncoder):
-            self.encoder.close()
+        encoder = getattr(self, "encoder", None)
+        if isinstance(encoder, BatchingEncoder):
+            encoder.close()
         self.client.close()
 
     def generation(self) -> str | None:
