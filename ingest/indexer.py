@@ -25,7 +25,7 @@ from qdrant_client import QdrantClient
 from ingest.chunking import StructuredChunker
 from ingest.document import LoadedDocument
 from ingest.loaders import SUPPORTED_SUFFIXES, load_file
-from kb.config import Settings
+from kb.config import ChunkingSettings, Settings
 from kb.embedding import TokenCounter, require_model
 from kb.errors import IngestError, KbError, LoaderError
 from kb.language import LanguageDetector
@@ -40,7 +40,7 @@ PIPELINE_VERSION = "5"
 PAYLOAD_FIELDS = ["meta.document_id", "meta.doc_hash", "meta.source_path"]
 # Larger files are reported and skipped before they are read: our largest official source is about 300 kB, so a
 # file of many megabytes is a mistake (a dump, a scan, a wrong file) that would hold up the whole ingest.
-MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FILE_BYTES = ChunkingSettings.model_fields["max_file_bytes"].default  # the default of KB_CHUNKING__MAX_FILE_BYTES
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,8 @@ def discover(paths: Iterable[Path]) -> list[SourceFile]:
 
 def settings_fingerprint(settings: Settings) -> str:
     """What, besides a file's bytes, decides its passages and vectors."""
-    parts = {"version": PIPELINE_VERSION, "chunking": settings.chunking.model_dump(), "model": str(settings.model_dir)}
+    chunking = settings.chunking.model_dump(exclude={"max_file_bytes"})  # decides which files, not their passages
+    parts = {"version": PIPELINE_VERSION, "chunking": chunking, "model": str(settings.model_dir)}
     return json.dumps(parts, sort_keys=True)
 
 
@@ -146,13 +147,13 @@ class Indexer:
     """Runs ingests against one Qdrant client."""
 
     def __init__(
-        self, settings: Settings, client: QdrantClient, *, progress: bool = False, max_file_bytes: int = MAX_FILE_BYTES
+        self, settings: Settings, client: QdrantClient, *, progress: bool = False, max_file_bytes: int | None = None
     ) -> None:
         self.settings = settings
         self.client = client
         self.catalog = IndexCatalog(client, settings.qdrant.collection)
         self.progress = progress
-        self.max_file_bytes = max_file_bytes
+        self.max_file_bytes = max_file_bytes or settings.chunking.max_file_bytes
         self._detector: LanguageDetector | None = None
 
     def _language(self, loaded: LoadedDocument) -> str:

@@ -135,6 +135,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=port,
         loop="uvloop",
         http="httptools",
+        # Keep-alive connections (the widget's, a proxy's) stay open through a busy moment such as a reindex.
+        timeout_keep_alive=30,
         log_level="info",
         server_header=False,
         access_log=False,

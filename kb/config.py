@@ -52,6 +52,9 @@ class ChunkingSettings(BaseModel):
     max_words: int = Field(default=250, ge=10, description="Upper bound of words in one passage.")
     max_tokens: int = Field(default=400, ge=32, le=500, description="Upper bound of model tokens in one passage.")
     overlap_sentences: int = Field(default=1, ge=0, le=3, description="Sentences repeated between passages.")
+    max_file_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1, description="Files larger than this are reported and skipped at ingest."
+    )
 
 
 class RetrievalSettings(BaseModel):

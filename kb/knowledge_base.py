@@ -85,8 +85,16 @@ class KnowledgeBase:
         """
         from ingest.indexer import Indexer
 
+        import torch
+
         with self.reindex_lock:
-            report = Indexer(self.settings, self.client).ingest(paths or list(self.settings.sources))
+            # Passages are embedded on one core, so that the other keeps answering questions meanwhile.
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                report = Indexer(self.settings, self.client).ingest(paths or list(self.settings.sources))
+            finally:
+                torch.set_num_threads(threads)
             if self.snapshot is not None:
                 self.snapshot.refresh()
             self.results.clear()
@@ -254,6 +262,12 @@ class KnowledgeBase:
         if self.snapshot is not None:
             snapshot = self.snapshot.current()
             return snapshot.twin(passage_id, language) if snapshot else None
+        try:
+            return self._stored_twin(passage_id, language)
+        except Exception as exc:
+            raise StoreError(f"the vector store failed: {exc}") from exc
+
+    def _stored_twin(self, passage_id: str, language: str) -> Document | None:
         with self.lock:
             stored = self.store.get_documents_by_id([passage_id])
             if not stored or not stored[0].meta.get("group"):

@@ -54,3 +54,26 @@ def test_retrieval_cross_lingual_english_question_finds_swedish_and_finnish(fixt
 def test_retrieval_language_filter_returns_only_that_language(fixture_kb: KnowledgeBase) -> None:
     passages = fixture_kb.search("library opening hours", k=5, language="sv")
     assert passages and {p.language for p in passages} == {"sv"}
+
+
+def test_fusion_weights_rank_and_a_switched_off_side_adds_nothing() -> None:
+    from kb.retrieval import fuse_ranks
+
+    fused = fuse_ranks([["a", "b"], ["b", "c"]], [1.0, 2.0], k=60, top_k=10)
+    assert [key for key, _ in fused] == ["b", "c", "a"]
+    assert fused[0][1] <= 1.0
+    assert [key for key, _ in fuse_ranks([["a"], ["b"]], [0.0, 1.0], k=60, top_k=10)] == ["b"]
+
+
+def test_ranking_fuser_refuses_rankings_of_two_generations() -> None:
+    import numpy as np
+
+    from kb.retrieval import Ranking, RankingFuser
+
+    one, other = object(), object()
+    rows, scores = np.array([0, 1]), np.array([0.9, 0.8])
+    fuser = RankingFuser()
+    with pytest.raises(ValueError, match="generations"):
+        fuser.run(dense=Ranking(one, rows.copy(), scores.copy()), sparse=Ranking(other, rows.copy(), scores.copy()))
+    fused = fuser.run(dense=Ranking(one, rows.copy(), scores.copy()), sparse=Ranking(one, rows[::-1].copy(), scores.copy()))
+    assert fused["ranking"].dense is not None and len(fused["ranking"]) == 2
