@@ -7,6 +7,7 @@ batch, so a lone question never waits for company, and under concurrent load the
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from concurrent.futures import Future
@@ -31,6 +32,12 @@ class BatchingEncoder:
         future: Future[np.ndarray] = Future()
         self._queue.put((text, future))
         return future.result()
+
+    async def encode_async(self, text: str) -> np.ndarray:
+        """``encode`` for an event loop: the loop goes on serving while the worker encodes the batch."""
+        future: Future[np.ndarray] = Future()
+        self._queue.put((text, future))
+        return await asyncio.wrap_future(future)
 
     def encode_many(self, texts: list[str]) -> np.ndarray:
         """Several texts at once, directly."""

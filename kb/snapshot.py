@@ -150,23 +150,32 @@ class SnapshotHolder:
         self._lock = threading.Lock()
 
     def current(self) -> Snapshot | None:
-        """The snapshot of the served collection (loading it if the alias moved)."""
-        now = time.monotonic()
-        if self.snapshot is not None and now - self._checked < self.check_every:
+        """The snapshot of the served collection (loading it if the alias moved).
+
+        While another thread loads a new generation the old one goes on serving, since a load takes seconds; only
+        when there is no snapshot yet does the caller wait.
+        """
+        if self.snapshot is not None and time.monotonic() - self._checked < self.check_every:
             return self.snapshot
-        with self._lock:
+        return self._check(wait=self.snapshot is None)
+
+    def refresh(self) -> Snapshot | None:
+        """Look at the alias now and load the new generation if it moved (waiting for a load in progress)."""
+        return self._check(wait=True)
+
+    def _check(self, *, wait: bool) -> Snapshot | None:
+        if not self._lock.acquire(blocking=wait):
+            return self.snapshot
+        try:
             served = self.catalog.served()
-            self._checked = now
+            self._checked = time.monotonic()
             if served is None:
                 self.snapshot = None
             elif self.snapshot is None or self.snapshot.collection != served:
                 self.snapshot = Snapshot.load(self.client, served)
             return self.snapshot
-
-    def refresh(self) -> Snapshot | None:
-        """Look at the alias now and load the new generation if it moved."""
-        self._checked = -math.inf
-        return self.current()
+        finally:
+            self._lock.release()
 
 
 def _language(filters: dict[str, Any] | None) -> str | None:

@@ -10,7 +10,6 @@ from typing import Annotated
 import math
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import client_wait, get_kb
 from api.schemas import AskRequest, AskResponse, ErrorResponse
@@ -43,7 +42,7 @@ async def ask(request: AskRequest, http: Request, kb: Annotated[KnowledgeBase, D
             )
         answer = kb.help_only(request.question, language=request.language, audience=request.audience)
     else:
-        answer = await run_in_threadpool(kb.ask, request.question, language=request.language, audience=request.audience)
+        answer = await kb.ask_async(request.question, language=request.language, audience=request.audience)
     # Never the question text: only what describes the request.
     log.info(
         "ask",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_kb, rate_limit
 from api.schemas import ErrorResponse, PassageOut, SearchResponse
@@ -27,5 +26,5 @@ async def search(
     language: Annotated[Literal["fi", "sv", "en"] | None, Query(description="Only passages in this language.")] = None,
 ) -> SearchResponse:
     """Passages that match the query, best first (hybrid dense + BM25 retrieval)."""
-    passages = await run_in_threadpool(kb.search, q, k=k, language=language)
+    passages = await kb.search_async(q, k=k, language=language)
     return SearchResponse(passages=[PassageOut(**p.to_dict()) for p in passages])
