@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, StringConstr
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_HAS_TEXT = r"[^\s\x00-\x1f\x7f-\x9f]"  # a question needs one character that is neither space nor control
 
 
 class PassageOut(BaseModel):
@@ -60,7 +61,14 @@ class AskRequest(BaseModel):
         },
     )
 
-    question: str = Field(min_length=1, max_length=1000, description="The question, 1 to 1000 characters.")
+    question: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="The question, 1 to 1000 characters, with at least one that is neither a space nor a control "
+        "character (control characters are dropped).",
+        # Documented in the schema; enforced by the validator below, whose message says what is wrong.
+        json_schema_extra={"pattern": _HAS_TEXT},
+    )
     language: Literal["fi", "sv", "en"] | None = Field(default=None, description="Answer language; null: detect.")
     audience: Literal["public", "staff"] | None = Field(default=None, description="Who asks; null: public.")
 

@@ -7,6 +7,7 @@ the declared model. The admin API is not in the public schema; its bearer check 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tests.conftest import copy_fixture_index, make_settings
 
 TOKEN = "fuzz-admin-token"
 # Bounded so that the whole file runs in well under a minute on a small CI machine.
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = int(os.environ.get("KB_FUZZ_EXAMPLES", "40"))
 
 
 @pytest.fixture(scope="module")
