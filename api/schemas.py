@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-import re
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, StringConstraints
-
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _HAS_TEXT = r"[^\s\x00-\x1f\x7f-\x9f]"  # a question needs one character that is neither space nor control

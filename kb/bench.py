@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,7 +206,7 @@ def run(settings: Settings) -> dict[str, Any]:
                 began = time.perf_counter()
                 baseline.run({"embedder": {"text": q.question}, "retriever": {"top_k": 5}})
                 base_times.append(time.perf_counter() - began)
-        baseline.get_component("retriever")._document_store.close()  # type: ignore[attr-defined]  # noqa: SLF001
+        baseline.get_component("retriever")._document_store.close()  # type: ignore[attr-defined]
         del baseline
         results["in_process_ms"] = {
             name: {"p50": round(pct(v, 0.5), 2), "p95": round(pct(v, 0.95), 2), "n": len(v)} for name, v in timings.items()

@@ -20,7 +20,7 @@ from kb.config import Settings
 
 
 def build_baseline(settings: Settings, collection: str) -> Pipeline:
-    """embedder → retriever, defaults everywhere but the model path, the e5 prefix and the store location."""
+    """Embedder → retriever, defaults everywhere but the model path, the e5 prefix and the store location."""
     store = QdrantDocumentStore(
         path=str(settings.qdrant_path), index=collection, embedding_dim=384, use_sparse_embeddings=True, progress_bar=False
     )

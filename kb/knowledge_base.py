@@ -20,9 +20,9 @@ from kb.errors import StoreError
 from kb.glossary import Glossary
 from kb.language import LANGUAGES, Analysers, LanguageDetector
 from kb.pipelines import build_retrieval_pipeline
+from kb.safety import DANGER_EXAMPLES, LAW_EXAMPLES, DangerDetector, HelpDesk
 from kb.snapshot import SnapshotHolder
 from kb.store import IndexCatalog, document_store, open_client
-from kb.safety import DANGER_EXAMPLES, LAW_EXAMPLES, DangerDetector, HelpDesk
 from kb.types import Answer, Citation, ParallelPassage, Passage
 
 
@@ -84,9 +84,9 @@ class KnowledgeBase:
 
         Queries keep being answered from the old generation until the swap; cached results are dropped after.
         """
-        from ingest.indexer import Indexer
-
         import torch
+
+        from ingest.indexer import Indexer
 
         with self.reindex_lock:
             # Passages are embedded on one core, so that the other keeps answering questions meanwhile.
@@ -203,7 +203,7 @@ class KnowledgeBase:
         try:
             with self.lock:
                 return self.catalog.served()
-        except Exception:  # noqa: BLE001 - the store itself is failing; the caller reports that
+        except Exception:  # the store itself is failing; the caller reports that
             return None
 
     def search(

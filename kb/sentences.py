@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from dataclasses import replace
 from typing import Any
 
 import numpy as np

@@ -127,5 +127,5 @@ def document_store(client: QdrantClient, collection: str) -> QdrantDocumentStore
         progress_bar=False,
         write_batch_size=256,
     )
-    store._client = client  # noqa: SLF001 - see docstring: share the one client
+    store._client = client  # see docstring: share the one client
     return store

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from typing import Annotated
-
-import math
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 

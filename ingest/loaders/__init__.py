@@ -1,12 +1,12 @@
 """Document loaders: one file in, one LoadedDocument (plain text, sections, metadata) out.
 
-    load_file(path, root) dispatches on the suffix:
-    .md .markdown   markdown.load_markdown        guides with YAML front matter and {#key} anchors
-    .txt            finlex_text / plain_text      consolidated statutes, court decisions, press releases, other text
-    .xml            finlex_xml.load_finlex_xml    Finlex statute XML
-    .html .htm      html_page.load_html
-    .pdf            pdf_file.load_pdf
-    .docx           docx_file.load_docx
+load_file(path, root) dispatches on the suffix:
+.md .markdown   markdown.load_markdown        guides with YAML front matter and {#key} anchors
+.txt            finlex_text / plain_text      consolidated statutes, court decisions, press releases, other text
+.xml            finlex_xml.load_finlex_xml    Finlex statute XML
+.html .htm      html_page.load_html
+.pdf            pdf_file.load_pdf
+.docx           docx_file.load_docx
 """
 
 from __future__ import annotations

@@ -448,7 +448,7 @@ def test_widget_fills_a_narrow_or_zoomed_window(browser: Browser, sites: Sites, 
         assert panel == {"x": 0, "y": 0, "width": width, "height": height}
         for name in ("Poistu nopeasti", "Sulje keskustelu", "Lähetä"):
             box = page.get_by_role("button", name=name, exact=True).bounding_box()
-            assert box and 0 <= box["x"] and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
         expect(page.get_by_role("textbox", name="Kysymyksesi")).to_be_in_viewport()
         overflow = shadow_eval(page, "const l = root.querySelector('.log'); return l.scrollWidth - l.clientWidth;")
         assert overflow <= 0, "nothing may need sideways scrolling"

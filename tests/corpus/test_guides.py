@@ -144,7 +144,7 @@ def load_guide(path: Path) -> Guide:
     raw = path.read_text(encoding="utf-8")
     try:
         post = frontmatter.loads(raw)
-    except Exception as exc:  # noqa: BLE001 - any parse error is a guide error
+    except Exception as exc:  # any parse error is a guide error
         raise AssertionError(f"{rel(path)}: the front matter does not parse as YAML: {exc}") from exc
     body_line, body = _split_front_matter(raw, path)
     return Guide(path, dict(post.metadata), body, body_line, _blocks(body, body_line))

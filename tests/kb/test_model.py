@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from kb.embedding import Encoder, QueryEncoder
 from kb.onnx_encoder import OnnxQueryEncoder

@@ -12,8 +12,8 @@ def test_parallel_twin_from_the_snapshot_matches_the_store(sources_kb: Knowledge
     assert len(guides) > 50
     found = 0
     for passage in guides:
-        twin = sources_kb._twin(passage.id, "sv")  # noqa: SLF001 - the two lookups are what is compared
-        stored = sources_kb._stored_twin(passage.id, "sv")  # noqa: SLF001
+        twin = sources_kb._twin(passage.id, "sv")  # the two lookups are what is compared
+        stored = sources_kb._stored_twin(passage.id, "sv")
         assert (twin.id if twin else None) == (stored.id if stored else None), passage.meta.get("section")
         if twin is not None:
             found += 1
@@ -25,4 +25,4 @@ def test_parallel_statute_passages_have_no_twin(sources_kb: KnowledgeBase) -> No
     snapshot = sources_kb.snapshot.current() if sources_kb.snapshot else None
     assert snapshot is not None
     statute = next(d for d in snapshot.documents if not d.meta.get("group"))
-    assert sources_kb._twin(statute.id, "en") is None  # noqa: SLF001
+    assert sources_kb._twin(statute.id, "en") is None
