@@ -10,7 +10,7 @@ from kb.knowledge_base import KnowledgeBase
 
 
 def get_kb(request: Request) -> KnowledgeBase:
-    """The loaded knowledge base, or 503 while it is not ready."""
+    """Return the loaded knowledge base, or answer 503 while it is not ready."""
     kb: KnowledgeBase | None = getattr(request.app.state, "kb", None)
     if kb is None:
         error = getattr(request.app.state, "startup_error", None)

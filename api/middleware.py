@@ -21,6 +21,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with its body counted, or answer 413 when it is (or grows) too large."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -64,6 +65,7 @@ class Utf8JsonBody:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read a JSON (or untyped) body whole and pass it on when it is UTF-8; answer 422 when it is not."""
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"").lower()
         if scope["type"] != "http" or (content_type and b"json" not in content_type):
             await self.app(scope, receive, send)
@@ -106,6 +108,7 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on and add the security headers to its response."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

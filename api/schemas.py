@@ -158,7 +158,9 @@ class AskResponse(BaseModel):
                         }
                     ],
                     "passages": [],
-                    "notice": "Tämä on automaattinen vastaus virallisesta aineistosta. Se ei ole oikeudellista neuvontaa.",
+                    "notice": (
+                        "Tämä on automaattinen vastaus virallisesta aineistosta. Se ei ole oikeudellista neuvontaa."
+                    ),
                     "audience": "public",
                 }
             ]

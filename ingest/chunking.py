@@ -17,7 +17,11 @@ from ingest.document import LoadedDocument, Section
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # A sentence ends at . ! ? … followed by space and an upper-case letter, digit or quote; "52 §." stays whole.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]?\s+(?=[\"“‘(]?[A-ZÅÄÖÜ0-9])")
-_ABBREVIATION = re.compile(r"(?:\b(?:esim|ks|mm|nk|ns|yms|jne|n|s|t|bl|t\.ex|dvs|osv|ca|resp|e\.g|i\.e|mr|ms|dr|no|nr|art|mom|kap|st|p|v|tel)|\b[A-ZÅÄÖ])\.$", re.IGNORECASE)
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:esim|ks|mm|nk|ns|yms|jne|n|s|t|bl|t\.ex|dvs|osv|ca|resp|e\.g|i\.e|mr|ms|dr|no|nr|art|mom|kap|st|p|v|tel)"
+    r"|\b[A-ZÅÄÖ])\.$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -134,12 +138,12 @@ class StructuredChunker:
         packed: list[list[tuple[Span, bool]]] = []
         current: list[tuple[Span, bool]] = []
         for unit in units:
-            candidate = current + [unit]
+            candidate = [*current, unit]
             if current and not self._fits(text[candidate[0][0].start : unit[0].end]):
                 packed.append(current)
                 # Repeat the last sentence(s) when a paragraph was cut mid-way, for context.
                 carry = [u for u in current[-self.overlap :] if u[1] and unit[1]] if self.overlap else []
-                current = carry + [unit]
+                current = [*carry, unit]
                 if carry and not self._fits(text[current[0][0].start : unit[0].end]):
                     current = [unit]
             else:

@@ -25,9 +25,9 @@ class Section:
 
 @dataclass(frozen=True)
 class LoadedDocument:
-    """One source file as plain text, with its sections and metadata.
+    r"""One source file as plain text, with its sections and metadata.
 
-    Paragraphs inside ``text`` are separated by a blank line ("\\n\\n"); sections cover ``text`` in order and
+    Paragraphs inside ``text`` are separated by a blank line ("\n\n"); sections cover ``text`` in order and
     do not overlap (text outside every section is allowed, e.g. a preamble).
     """
 

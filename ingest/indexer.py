@@ -52,6 +52,7 @@ class SourceFile:
 
     @property
     def key(self) -> str:
+        """The file's resolved path, as the manifest knows it."""
         return str(self.path.resolve())
 
 
@@ -101,7 +102,7 @@ def discover(paths: Iterable[Path]) -> list[SourceFile]:
 
 
 def settings_fingerprint(settings: Settings) -> str:
-    """What, besides a file's bytes, decides its passages and vectors."""
+    """Fingerprint what, besides a file's bytes, decides its passages and vectors."""
     chunking = settings.chunking.model_dump(exclude={"max_file_bytes"})  # decides which files, not their passages
     parts = {"version": PIPELINE_VERSION, "chunking": chunking, "model": str(settings.model_dir)}
     return json.dumps(parts, sort_keys=True)
@@ -288,7 +289,9 @@ class Indexer:
         expected = len(new_passages) + len(reused)
         target = self.catalog.create()
         try:
-            pipeline = build_indexing_pipeline(self.settings, document_store(self.client, target), progress_bar=self.progress)
+            pipeline = build_indexing_pipeline(
+                self.settings, document_store(self.client, target), progress_bar=self.progress
+            )
             pipeline.run({"embedder": {"documents": new_passages}, "joiner": {"documents": reused}})
             written = self.client.count(target).count
             if written != expected:

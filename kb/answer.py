@@ -54,17 +54,24 @@ _QUESTION_TYPES = {
     "number": r"\b(kuinka (paljon|monta)|montako|paljonko|how (much|many)|hur (mycket|många))",
     # "när", "when" and "vilka" also join clauses ("… när offret är ett barn"): a question word only in front.
     "when": r"\b(milloin|mihin aikaan|what year|vilket år)|^\W*(when|när)\b",
-    "who": r"\b(kuka|ketkä|kenen|kenelle|mikä viranomainen|who|which authority|whom|vem|vilken myndighet)\b|^\W*vilka\b",
+    "who": (
+        r"\b(kuka|ketkä|kenen|kenelle|mikä viranomainen|who|which authority|whom|vem|vilken myndighet)\b"
+        r"|^\W*vilka\b"
+    ),
     "penalty": r"(rangaistu|penalt|punish|straff|vankeu|prison|fängelse)",
 }
 _ANSWER_SHAPES = {
-    "duration": r"\d+\s*(päiv|kuukau|vuo|day|month|year|dag|månad|år)|(kuu(si|den)|kolmenkymmenen|six|sex|thirty|trettio)\s",
+    "duration": (
+        r"\d+\s*(päiv|kuukau|vuo|day|month|year|dag|månad|år)"
+        r"|(kuu(si|den)|kolmenkymmenen|six|sex|thirty|trettio)\s"
+    ),
     "number": r"\d",
     "when": r"\d{4}|\d+\.\d+\.|(tammi|helmi|maalis|huhti|touko|kesä|heinä|elo|syys|loka|marras|joulu)kuu|"
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
     r"januari|februari|mars|maj|juni|juli|augusti|oktober",
     # a person's name inside the sentence ("… ledande sakkunnig Veli-Pekka Rautava"), or an authority
-    "who": r"(?<=[\w,] )[A-ZÅÄÖ][a-zåäö]+(-[A-ZÅÄÖ][a-zåäö]+)? [A-ZÅÄÖ][a-zåäö]+\b|poliisi|police|polis|virasto|ministeri|"
+    "who": r"(?<=[\w,] )[A-ZÅÄÖ][a-zåäö]+(-[A-ZÅÄÖ][a-zåäö]+)? [A-ZÅÄÖ][a-zåäö]+\b"
+    r"|poliisi|police|polis|virasto|ministeri|"
     r"ombudsman|valtuutettu|keskus|centre|förläggning|myndighet|authority|viranomai",
     "penalty": r"\d+\s*(kuukau|vuo|month|year|månad|år)|vankeutta|imprisonment|fängelse",
 }
@@ -74,7 +81,7 @@ _INTERROGATIVES = ("duration", "number", "when", "who")  # question phrases only
 
 
 def question_types(question: str) -> list[str]:
-    """The kinds of answer a question asks for (duration, number, when, who, penalty)."""
+    """Return the kinds of answer a question asks for (duration, number, when, who, penalty)."""
     return [kind for kind, pattern in _QUESTION_PATTERNS.items() if pattern.search(question)]
 
 
@@ -151,14 +158,19 @@ def rerank(documents: list[Document], language: str, audience: str) -> list[Docu
 class AnswerComposer:
     """Chooses answer sentences from retrieved passages and cites them."""
 
-    def __init__(self, analysers: Analysers, settings: ComposerSettings | None = None, glossary: Glossary | None = None) -> None:
+    def __init__(
+        self, analysers: Analysers, settings: ComposerSettings | None = None, glossary: Glossary | None = None
+    ) -> None:
         self.analysers = analysers
         self.settings = settings or ComposerSettings()
         self.glossary = glossary
 
     def question_terms(self, question: str, language: str) -> tuple[set[str], dict[str, set[str]], dict[str, float]]:
-        """The question's key terms; its terms per language (glossary equivalents included); and per language, the
-        share of the key terms those equivalents stand for (a passage in another language can cover no more)."""
+        """Return the question's key terms, its terms per language and the share of key terms each language covers.
+
+        The terms per language include glossary equivalents; per language, the share is that of the key terms those
+        equivalents stand for (a passage in another language can cover no more).
+        """
         # "How long", "kuinka paljon": the question's type is scored by the answer shape, not as key terms.
         for kind in _INTERROGATIVES:
             question = _QUESTION_PATTERNS[kind].sub(" ", question)
@@ -177,7 +189,7 @@ class AnswerComposer:
     ) -> list[Candidate]:
         """Every answer sentence of the top passages, scored."""
         s = self.settings
-        own, query_terms, reach = self.question_terms(question, language)
+        _own, query_terms, reach = self.question_terms(question, language)
         shapes = [_SHAPE_PATTERNS[kind] for kind in question_types(question)]
         references = _references(question)
         # First pass: every sentence's terms; a sentence that opens with a pronoun ("Se kestää…", "In its view…")
@@ -226,7 +238,9 @@ class AnswerComposer:
             # terms stand for: the plain share decides abstention, the IDF-weighted one (context included) ranks.
             share = reach.get(doc_language, 0.0)
             coverage = share * len(wanted & terms) / len(wanted) if wanted else 0.0
-            matched = sum(w.get(t, 0.0) for t in wanted & terms) + s.anaphora * sum(w.get(t, 0.0) for t in wanted & effective)
+            matched = sum(w.get(t, 0.0) for t in wanted & terms) + s.anaphora * sum(
+                w.get(t, 0.0) for t in wanted & effective
+            )
             weighted = share * matched / totals.get(doc_language, 1.0)
             prior = s.preference_weight * (preference(document, language, audience) - 1.0)
             bonus = s.shape_bonus * sum(1 for shape in shapes if shape.search(text, start, end))
@@ -265,7 +279,11 @@ class AnswerComposer:
         for candidate in ranked:
             if len(chosen) >= s.per_passage or candidate.score < best.score - s.relative_floor:
                 break
-            if candidate is not lead and candidate.document.id == lead.document.id and not self._repeats(candidate, chosen):
+            if (
+                candidate is not lead
+                and candidate.document.id == lead.document.id
+                and not self._repeats(candidate, chosen)
+            ):
                 chosen.append(candidate)
         others = 0
         for candidate in ranked:
@@ -296,13 +314,13 @@ class AnswerComposer:
         return Composition(" ".join(sentences), citations, False, evidence, coverage)
 
     def _room(self, chosen: list[Candidate], candidate: Candidate, best: Candidate) -> bool:
-        """True when one more sentence still reads as a short answer: close in score, and the answer stays short."""
+        """Tell whether one more sentence still reads as a short answer: close in score, and the answer stays short."""
         s = self.settings
         length = sum(c.end - c.start for c in chosen) + candidate.end - candidate.start
         return candidate.score >= best.score - s.extra_floor and length <= s.extra_chars
 
     def _repeats(self, candidate: Candidate, chosen: list[Candidate]) -> bool:
-        """True when the sentence says what a chosen one says (parallel versions, overlapping passages)."""
+        """Tell whether the sentence says what a chosen one says (parallel versions, overlapping passages)."""
         words = set(self.analysers.analyse(_text(candidate), candidate.document.meta.get("language")))
         for other in chosen:
             if other.document.id == candidate.document.id and other.start == candidate.start:
@@ -317,7 +335,10 @@ class AnswerComposer:
 
 # Words that make a sentence lean on the one before it ("Se kestää…", "In its view…", "Den är också…").
 _ANAPHORS = {
-    "fi": frozenset("se sen sitä siitä siihen siinä sillä ne niitä niiden niistä hän hänen he heidän tämä tätä tämän tästä tähän nämä näitä näiden".split()),
+    "fi": frozenset(
+        "se sen sitä siitä siihen siinä sillä ne niitä niiden niistä hän hänen he heidän "
+        "tämä tätä tämän tästä tähän nämä näitä näiden".split()
+    ),
     "sv": frozenset("den det dess de dem deras han hon hans hennes denna detta dessa därför dock".split()),
     "en": frozenset("it its this these they their them he she his her such however".split()),
 }
@@ -326,7 +347,7 @@ _REFERENCE = re.compile(r"\b(\d+\s?[a-z]?\s?§|[A-Z]{2,3}:\d{4}:\d+)")
 
 
 def _continues(text: str, previous_end: int, start: int, language: str) -> bool:
-    """True when the sentence at ``start`` directly follows the previous one and opens with a pronoun."""
+    """Tell whether the sentence at ``start`` directly follows the previous one and opens with a pronoun."""
     if "\n\n" in text[previous_end:start]:
         return False
     opening = [w.lower() for w in _OPENING.findall(text, start, min(len(text), start + 40))[:3]]
@@ -339,7 +360,7 @@ def _references(question: str) -> set[str]:
 
 
 def _cites(document: Document, references: set[str]) -> bool:
-    """True when the passage is the section or decision the question names."""
+    """Tell whether the passage is the section or decision the question names."""
     section = re.sub(r"\s+", "", str(document.meta.get("section") or ""))
     return any(section.startswith(r) for r in references)
 

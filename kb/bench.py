@@ -37,14 +37,15 @@ TIME_LIMIT = 60.0  # seconds per level at most
 
 
 def pct(values: list[float], q: float) -> float:
-    """The q-quantile (0..1) of values, in milliseconds."""
+    """Return the q-quantile (0..1) of values, in milliseconds."""
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return 1000 * ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -85,7 +86,9 @@ def http_request(method: str, port: int, path: str, body: dict[str, Any] | None 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + payload
 
 
-def load(port: int, requests: list[bytes], check: Callable[[Any], bool], concurrency: int, count: int) -> dict[str, Any]:
+def load(
+    port: int, requests: list[bytes], check: Callable[[Any], bool], concurrency: int, count: int
+) -> dict[str, Any]:
     """Send ``count`` requests (cycling through ``requests``) over ``concurrency`` keep-alive connections.
 
     The client is one asyncio loop speaking plain HTTP/1.1, so that on two cores the load generator takes as little
@@ -186,7 +189,9 @@ def run(settings: Settings) -> dict[str, Any]:
 
         timings: dict[str, list[float]] = {}
         for label, size in (("", 0), ("cached_", settings.cache.size)):
-            cache_settings = bench_settings.model_copy(update={"cache": bench_settings.cache.model_copy(update={"size": size})})
+            cache_settings = bench_settings.model_copy(
+                update={"cache": bench_settings.cache.model_copy(update={"size": size})}
+            )
             with KnowledgeBase(cache_settings) as kb:
                 for q in questions[:5]:
                     kb.ask(q.question)
@@ -209,9 +214,14 @@ def run(settings: Settings) -> dict[str, Any]:
         baseline.get_component("retriever")._document_store.close()  # type: ignore[attr-defined]
         del baseline
         results["in_process_ms"] = {
-            name: {"p50": round(pct(v, 0.5), 2), "p95": round(pct(v, 0.95), 2), "n": len(v)} for name, v in timings.items()
+            name: {"p50": round(pct(v, 0.5), 2), "p95": round(pct(v, 0.95), 2), "n": len(v)}
+            for name, v in timings.items()
         }
-        results["in_process_ms"]["baseline_search"] = {"p50": round(pct(base_times, 0.5), 2), "p95": round(pct(base_times, 0.95), 2), "n": len(base_times)}
+        results["in_process_ms"]["baseline_search"] = {
+            "p50": round(pct(base_times, 0.5), 2),
+            "p95": round(pct(base_times, 0.95), 2),
+            "n": len(base_times),
+        }
 
         texts = [q.question for q in questions]
         port = free_port()
@@ -224,22 +234,29 @@ def run(settings: Settings) -> dict[str, Any]:
         results["http"] = measure_server(env_cmd, port, texts, with_ask=True)
 
         port = free_port()
-        base_cmd = [sys.executable, "-m", "kb.bench_baseline", "--data-dir", str(data_dir), "--collection", str(collection),
-                    "--port", str(port), "--model", str(settings.model_dir)]
+        base_cmd = [
+            sys.executable, "-m", "kb.bench_baseline",
+            "--data-dir", str(data_dir),
+            "--collection", str(collection),
+            "--port", str(port),
+            "--model", str(settings.model_dir),
+        ]
         results["baseline_http"] = base_http = measure_server(base_cmd, port, texts, with_ask=False)
         http = results["http"]
         results["ratios"] = {
             f"search_throughput_c{a['concurrency']}": round(a["throughput_rps"] / max(b["throughput_rps"], 1e-9), 2)
             for a, b in zip(http["search"], base_http["search"], strict=True)
         }
-        results["ratios"]["ask_vs_baseline_search_throughput_c8"] = round(http["ask"][1]["throughput_rps"] / max(base_http["search"][1]["throughput_rps"], 1e-9), 2)
+        results["ratios"]["ask_vs_baseline_search_throughput_c8"] = round(
+            http["ask"][1]["throughput_rps"] / max(base_http["search"][1]["throughput_rps"], 1e-9), 2
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The bench report as Markdown."""
+    """Render the bench report as Markdown."""
     lines = ["# Majakka benchmark", "", "```", (results.get("method") or "").strip(), "```", ""]
     i = results["ingest"]
     lines += ["## Ingest", "", f"{i['passages']} passages in {i['seconds']} s ({i['passages_per_second']} passages/s); "
@@ -249,11 +266,21 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {name} | {v['p50']} | {v['p95']} | {v['n']} |")
     for title, key in (("Majakka over HTTP", "http"), ("Baseline over HTTP", "baseline_http")):
         h = results[key]
-        lines += ["", f"## {title}", "", f"Start-up to ready: {h['startup_seconds']} s; peak resident memory {h['peak_rss_mb']} MB.", "",
-                  "| endpoint | concurrency | requests | errors | p50 ms | p95 ms | requests/s |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            f"Start-up to ready: {h['startup_seconds']} s; peak resident memory {h['peak_rss_mb']} MB.",
+            "",
+            "| endpoint | concurrency | requests | errors | p50 ms | p95 ms | requests/s |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for endpoint in ("search", "ask"):
             for row in h.get(endpoint, []):
-                lines.append(f"| {endpoint} | {row['concurrency']} | {row['requests']} | {row['errors']} | {row['p50_ms']} | {row['p95_ms']} | {row['throughput_rps']} |")
+                lines.append(
+                    f"| {endpoint} | {row['concurrency']} | {row['requests']} | {row['errors']} | {row['p50_ms']} | "
+                    f"{row['p95_ms']} | {row['throughput_rps']} |"
+                )
     lines += ["", "## Ratios Majakka / baseline", "", *(f"- {k}: {v}×" for k, v in results["ratios"].items()), ""]
     return "\n".join(lines)
 
@@ -270,7 +297,11 @@ def write_reports(results: dict[str, Any], folder: Path) -> list[Path]:
     md.write_text(markdown(results), encoding="utf-8")
     js.write_text(json.dumps(results, indent=2), encoding="utf-8")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for label, rows in (("Majakka search", results["http"]["search"]), ("Majakka ask", results["http"]["ask"]), ("baseline search", results["baseline_http"]["search"])):
+    for label, rows in (
+        ("Majakka search", results["http"]["search"]),
+        ("Majakka ask", results["http"]["ask"]),
+        ("baseline search", results["baseline_http"]["search"]),
+    ):
         axes[0].plot([r["concurrency"] for r in rows], [r["p50_ms"] for r in rows], marker="o", label=label)
         axes[1].plot([r["concurrency"] for r in rows], [r["throughput_rps"] for r in rows], marker="o", label=label)
     axes[0].set(xlabel="concurrency", ylabel="p50 latency (ms)", xscale="log")

@@ -22,11 +22,16 @@ from kb.config import Settings
 def build_baseline(settings: Settings, collection: str) -> Pipeline:
     """Embedder → retriever, defaults everywhere but the model path, the e5 prefix and the store location."""
     store = QdrantDocumentStore(
-        path=str(settings.qdrant_path), index=collection, embedding_dim=384, use_sparse_embeddings=True, progress_bar=False
+        path=str(settings.qdrant_path),
+        index=collection,
+        embedding_dim=384,
+        use_sparse_embeddings=True,
+        progress_bar=False,
     )
     pipeline = Pipeline()
     pipeline.add_component(
-        "embedder", SentenceTransformersTextEmbedder(model=str(settings.model_dir), prefix="query: ", progress_bar=False)
+        "embedder",
+        SentenceTransformersTextEmbedder(model=str(settings.model_dir), prefix="query: ", progress_bar=False),
     )
     pipeline.add_component("retriever", QdrantEmbeddingRetriever(document_store=store))
     pipeline.connect("embedder.embedding", "retriever.query_embedding")
@@ -46,7 +51,11 @@ def create_baseline_app(settings: Settings, collection: str) -> FastAPI:
     @app.get("/api/v1/search")
     def search(q: str, k: int = 5) -> dict[str, Any]:
         result = pipeline.run({"embedder": {"text": q}, "retriever": {"top_k": k}})
-        return {"passages": [{"passage_id": d.id, "text": d.content, "score": d.score} for d in result["retriever"]["documents"]]}
+        return {
+            "passages": [
+                {"passage_id": d.id, "text": d.content, "score": d.score} for d in result["retriever"]["documents"]
+            ]
+        }
 
     return app
 

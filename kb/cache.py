@@ -18,7 +18,7 @@ V = TypeVar("V")
 
 
 def question_key(question: str, *parts: Hashable) -> tuple[Hashable, ...]:
-    """A cache key: the digest of the normalised question (NFKC, case-folded, spaces collapsed) and ``parts``."""
+    """Make a cache key: the digest of the normalised question (NFKC, case-folded, spaces collapsed) and ``parts``."""
     normal = " ".join(unicodedata.normalize("NFKC", question).casefold().split())
     return (hashlib.sha256(normal.encode("utf-8")).hexdigest(), *parts)
 
@@ -35,7 +35,7 @@ class TTLCache(Generic[V]):
         self.misses = 0
 
     def get(self, key: Hashable) -> V | None:
-        """The value, or None when absent or expired."""
+        """Return the value, or None when absent or expired."""
         now = time.monotonic()
         with self._lock:
             item = self._items.get(key)

@@ -26,6 +26,7 @@ def _progress() -> bool:
 
 
 def cmd_model_install(args: argparse.Namespace) -> int:
+    """Run `kb model install`: convert the bundled model and export its ONNX question encoder."""
     from kb.embedding import install_model
     from kb.onnx_encoder import export_onnx
 
@@ -38,6 +39,7 @@ def cmd_model_install(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """Run `kb ingest`: index the given paths (none: the configured sources) and report what was done."""
     from ingest.indexer import Indexer
     from kb.store import open_client
 
@@ -64,6 +66,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    """Run `kb search`: print the best passages for the query."""
     from kb.knowledge_base import KnowledgeBase
 
     with KnowledgeBase(_settings(args)) as kb:
@@ -78,6 +81,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    """Run `kb ask`: print a cited answer, with the help block first when there is one."""
     from kb.knowledge_base import KnowledgeBase
 
     with KnowledgeBase(_settings(args)) as kb:
@@ -98,11 +102,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """Run `kb eval`: evaluate the chosen sets (default all), print the report and write it under ``--reports``."""
     from kb.eval_report import markdown, run_all, write_reports
 
     unknown = set(args.sets) - {"gold", "swequad", "xquad", "tatoeba"}
     if unknown:
-        raise ConfigError(f"unknown evaluation set {', '.join(sorted(unknown))}; choose from gold, swequad, xquad, tatoeba")
+        raise ConfigError(
+            f"unknown evaluation set {', '.join(sorted(unknown))}; choose from gold, swequad, xquad, tatoeba"
+        )
     settings = _settings(args)
     results = run_all(settings, sets=args.sets or None)
     paths = write_reports(results, Path(args.reports))
@@ -112,6 +119,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    """Run `kb bench`: run every measurement, print the report and write it under ``--reports``."""
     from kb.bench import markdown, run, write_reports
 
     results = run(_settings(args))
@@ -122,6 +130,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Run `kb serve`: serve the HTTP API with uvicorn."""
     import uvicorn
 
     from api.app import create_app
@@ -145,7 +154,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``kb``."""
+    """Build the argument parser of ``kb``."""
     parser = argparse.ArgumentParser(prog="kb", description="Majakka: answers about trafficking in human beings.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="data directory (default: $KB_DATA_DIR or ./data)")
@@ -184,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
 
-    model = sub.add_parser("model", help="manage the embedding model").add_subparsers(dest="model_command", required=True)
+    model = sub.add_parser("model", help="manage the embedding model").add_subparsers(
+        dest="model_command", required=True
+    )
     p = model.add_parser("install", parents=[common], help="convert the bundled multilingual-e5-small (offline)")
     p.add_argument("--force", action="store_true", help="convert again even if installed")
     p.set_defaults(func=cmd_model_install)

@@ -87,7 +87,9 @@ class ApiSettings(BaseModel):
     host: str = Field(default="127.0.0.1", description="Address `kb serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `kb serve` listens on.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API (CORS).")
-    admin_token: str | None = Field(default=None, description="Bearer token of the admin API; empty: the admin API is off.")
+    admin_token: str | None = Field(
+        default=None, description="Bearer token of the admin API; empty: the admin API is off."
+    )
     max_body_bytes: int = Field(default=16_384, ge=1024, description="Largest request body accepted (larger: 413).")
     rate: float = Field(default=5.0, gt=0, description="Requests per second allowed per client, on average.")
     burst: int = Field(default=30, ge=1, description="Requests a client may send at once before the rate applies.")
@@ -118,7 +120,7 @@ class Settings(BaseSettings):
         return self.data_dir / "models" / "multilingual-e5-small"
 
     def with_data_dir(self, data_dir: Path) -> Settings:
-        """The same settings over another data folder, keeping the model in use."""
+        """Return the same settings over another data folder, keeping the model in use."""
         embedding = self.embedding.model_copy(update={"model": str(self.model_dir)})
         return self.model_copy(update={"data_dir": data_dir, "embedding": embedding})
 
@@ -137,7 +139,7 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from the environment, built once per process."""
+    """Read the settings from the environment, once per process."""
     return Settings()
 
 
@@ -163,7 +165,7 @@ def settings_rows() -> list[tuple[str, str, str]]:
 
 
 def settings_table() -> str:
-    """The README table of settings (regenerate with `python -m kb.config`)."""
+    """Render the README table of settings (regenerate with `python -m kb.config`)."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for variable, default, meaning in settings_rows():
         lines.append(f"| `{variable}` | {'`' + default + '`' if default else '(none)'} | {meaning} |")

@@ -27,7 +27,7 @@ def install_model(settings: Settings, *, force: bool = False, progress: Callable
 
 
 def require_model(settings: Settings) -> Path:
-    """The model folder, checked to exist.
+    """Return the model folder, checked to exist.
 
     Raises:
         ModelError: with the command that installs it.
@@ -56,15 +56,20 @@ class TokenCounter:
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
 
     def __call__(self, text: str) -> int:
+        """Count the model tokens of ``text``."""
         return len(self._tokenizer.encode(text).ids)
 
 
 class Encoder(Protocol):
     """What encodes questions: torch (``QueryEncoder``) or ONNX (``OnnxQueryEncoder``)."""
 
-    def encode(self, text: str) -> np.ndarray: ...
+    def encode(self, text: str) -> np.ndarray:
+        """Embed one question."""
+        ...
 
-    def encode_many(self, texts: list[str]) -> np.ndarray: ...
+    def encode_many(self, texts: list[str]) -> np.ndarray:
+        """Embed several questions, in order."""
+        ...
 
 
 class QueryEncoder:
@@ -87,7 +92,7 @@ class QueryEncoder:
 
 
 def build_query_encoder(settings: Settings) -> Encoder:
-    """The question encoder chosen by ``KB_EMBEDDING__QUERY_BACKEND`` (``onnx`` int8, or ``torch``)."""
+    """Build the question encoder chosen by ``KB_EMBEDDING__QUERY_BACKEND`` (``onnx`` int8, or ``torch``)."""
     if settings.embedding.query_backend == "onnx":
         from kb.onnx_encoder import OnnxQueryEncoder
 

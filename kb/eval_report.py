@@ -75,7 +75,11 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
         folder = EVAL_DIR / "fi_sv_en_tatoeba"
         # Tatoeba is symmetric (sentence ↔ translation): e5's convention is "query: " on both sides.
         symmetric = settings.model_copy(
-            update={"embedding": settings.embedding.model_copy(update={"model": str(settings.model_dir), "passage_prefix": "query: "})}
+            update={
+                "embedding": settings.embedding.model_copy(
+                    update={"model": str(settings.model_dir), "passage_prefix": "query: "}
+                )
+            }
         )
         for pair, language in (("fin-eng", "fi"), ("swe-eng", "sv")):
             documents, queries = tatoeba(folder, pair, language)
@@ -93,9 +97,12 @@ def _all(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The report as Markdown tables."""
+    """Render the report as Markdown tables."""
     lines = ["# Majakka retrieval evaluation", ""]
-    lines += ["| set | language | mode | queries | recall@1 | recall@5 | recall@10 | MRR@10 | nDCG@10 |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| set | language | mode | queries | recall@1 | recall@5 | recall@10 | MRR@10 | nDCG@10 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, modes in results.items():
         if name.startswith("_") or name == "gold-answers":
             continue
@@ -105,7 +112,13 @@ def markdown(results: dict[str, Any]) -> str:
                     f"| {name} | {language} | {mode} | {m['queries']} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | "
                     f"{m['recall@10']:.3f} | {m['mrr@10']:.3f} | {m['ndcg@10']:.3f} |"
                 )
-    lines += ["", "## Targets", "", "| set | metric | target | hybrid | BM25 | dense | hybrid ≥ best baseline − 0.01 |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "| set | metric | target | hybrid | BM25 | dense | hybrid ≥ best baseline − 0.01 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, (metric, target) in TARGETS.items():
         if name not in results:
             continue
@@ -117,7 +130,14 @@ def markdown(results: dict[str, Any]) -> str:
         )
     lines += _quantisation(results)
     if "gold-answers" in results:
-        lines += ["", "## Gold answers", "", "| language | answerable | support | out-of-scope abstention | false abstention | danger recall | danger false alarms |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Gold answers",
+            "",
+            "| language | answerable | support | out-of-scope abstention | false abstention | danger recall "
+            "| danger false alarms |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for language, m in sorted(results["gold-answers"].items()):
             def f(v: Any) -> str:
                 return "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
@@ -146,12 +166,14 @@ def _quantisation(results: dict[str, Any]) -> list[str]:
                 continue
             int8, fp32 = _all(modes[mode])["ndcg@10"], _all(modes[f"{mode}-fp32"])["ndcg@10"]
             ok = int8 >= fp32 - 0.01
-            lines.append(f"| {name} | {mode} | {int8:.3f} | {fp32:.3f} | {int8 - fp32:+.3f} | {'yes' if ok else 'no'} |")
+            lines.append(
+                f"| {name} | {mode} | {int8:.3f} | {fp32:.3f} | {int8 - fp32:+.3f} | {'yes' if ok else 'no'} |"
+            )
     return lines
 
 
 def chart(results: dict[str, Any], path: Path) -> None:
-    """A grouped bar chart of nDCG@10 (top-1 accuracy for Tatoeba) per set and mode."""
+    """Draw a grouped bar chart of nDCG@10 (top-1 accuracy for Tatoeba) per set and mode."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,5 +1,7 @@
-"""Retrieval evaluation: our gold questions and third-party sets, for Majakka's hybrid retrieval and, in the same
-run, a BM25-only and a dense-only baseline (the same index, with one side of the fusion switched off).
+"""Retrieval evaluation: our gold questions and third-party sets, for hybrid retrieval and two baselines.
+
+Majakka's hybrid retrieval is measured and, in the same run, a BM25-only and a dense-only baseline (the same index,
+with one side of the fusion switched off).
 
 Relevance:
 - gold: a passage of an expected document whose section starts with the expected section;
@@ -52,6 +54,7 @@ class SetResult:
     ndcg: float = 0.0
 
     def add(self, flags: list[bool], relevant_count: int) -> None:
+        """Count one query: ``flags`` say which of its ranked passages are relevant, best first."""
         self.queries += 1
         for k in self.recall:
             self.recall[k] += any(flags[:k])
@@ -62,6 +65,7 @@ class SetResult:
         self.ndcg += dcg / ideal
 
     def summary(self) -> dict[str, float | int]:
+        """Return the query count and the mean recall@1/5/10, MRR@10 and nDCG@10, rounded."""
         n = max(1, self.queries)
         return {
             "queries": self.queries,
@@ -114,12 +118,22 @@ def gold_queries() -> list[Query]:
 
         def relevant(p: Passage, expected: list[dict[str, str | None]] = q.expected) -> bool:
             return any(
-                p.document_id == e["document_id"] and (not e.get("section") or (p.section or "").startswith(str(e["section"])) or p.title == e["section"])
+                p.document_id == e["document_id"]
+                and (
+                    not e.get("section")
+                    or (p.section or "").startswith(str(e["section"]))
+                    or p.title == e["section"]
+                )
                 for e in expected
             )
 
         out.append(Query(q.id, q.question, q.language, relevant))
     return out
+
+
+def _in_document(document_id: str) -> Callable[[Passage], bool]:
+    """Return the relevance test of a question whose answer is one document: the passage belongs to it."""
+    return lambda p: p.document_id == document_id
 
 
 def _norm(text: str) -> str:
@@ -162,9 +176,7 @@ def xquad(folder: Path) -> tuple[list[tuple[str, str, str]], list[Query]]:
                 for qa in paragraph["qas"]:
                     by_id.setdefault(qa["id"], name)
                     target = by_id[qa["id"]]
-                    queries.append(
-                        Query(f"{language}-{qa['id']}", qa["question"], language, lambda p, t=target: p.document_id == t)
-                    )
+                    queries.append(Query(f"{language}-{qa['id']}", qa["question"], language, _in_document(target)))
     return documents, queries
 
 
@@ -174,7 +186,7 @@ def tatoeba(folder: Path, pair: str, language: str) -> tuple[list[tuple[str, str
     english = (folder / f"tatoeba.{pair}.eng").read_text(encoding="utf-8").splitlines()
     documents = [(f"s{i:04d}", "", line) for i, line in enumerate(english)]
     queries = [
-        Query(f"{language}-{i}", line, language, lambda p, t=f"s{i:04d}": p.document_id == t)
+        Query(f"{language}-{i}", line, language, _in_document(f"s{i:04d}"))
         for i, line in enumerate(source)
     ]
     return documents, queries

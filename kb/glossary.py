@@ -20,7 +20,11 @@ TERMS: list[tuple[str, str, str]] = [
     ("toipumisaika", "återhämtningstid", "recovery period"),
     ("monialainen asiantuntijaryhmä", "sektorsövergripande expertgrupp", "multidisciplinary expert group"),
     ("tunnistaminen|varsinainen tunnistaminen", "identifiering", "identification|identify"),
-    ("yhdenvertaisuusvaltuutettu", "diskrimineringsombudsmannen|diskrimineringsombudsman", "Non-Discrimination Ombudsman"),
+    (
+        "yhdenvertaisuusvaltuutettu",
+        "diskrimineringsombudsmannen|diskrimineringsombudsman",
+        "Non-Discrimination Ombudsman",
+    ),
     ("kansallinen ihmiskaupparaportoija|raportoija", "nationell rapportör|rapportör", "national rapporteur|rapporteur"),
     ("vähemmistövaltuutettu", "minoritetsombudsmannen", "Ombudsman for Minorities"),
     ("koordinaattori", "samordnare", "coordinator"),
@@ -81,7 +85,10 @@ class Glossary:
         return out
 
     def covered(self, terms: set[str], language: str) -> set[str]:
-        """The terms among ``terms`` that some glossary entry translates (what a passage in another language can match)."""
+        """Return the terms among ``terms`` that some glossary entry translates.
+
+        Those are what a passage in another language can match.
+        """
         out: set[str] = set()
         if language not in _LANGUAGES:
             return out

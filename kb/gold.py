@@ -31,6 +31,7 @@ class GoldQuestion:
 
     @property
     def answerable(self) -> bool:
+        """Whether the question's category is one the knowledge base should answer."""
         return self.category in ANSWERABLE
 
 
@@ -45,7 +46,7 @@ def load_gold(path: Path = GOLD_FILE) -> list[GoldQuestion]:
 
 
 def phrases(must_contain: str | list[str] | None) -> list[str]:
-    """The alternatives of a ``must_contain`` value (none for null)."""
+    """Return the alternatives of a ``must_contain`` value (none for null)."""
     if must_contain is None:
         return []
     return [must_contain] if isinstance(must_contain, str) else list(must_contain)
@@ -64,6 +65,7 @@ class AnswerMetrics:
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def ratio(self, hits: str, total: str) -> float | None:
+        """Return the count ``hits`` over the count ``total``; None when ``total`` is zero."""
         return self.counts[hits] / self.counts[total] if self.counts[total] else None
 
     def summary(self) -> dict[str, float | int | None]:

@@ -73,7 +73,7 @@ class KnowledgeBase:
         self.client.close()
 
     def generation(self) -> str | None:
-        """The physical collection being served; cached results belong to one generation."""
+        """Return the physical collection being served; cached results belong to one generation."""
         if self.snapshot is not None:
             current = self.snapshot.current()
             return current.collection if current else None
@@ -102,7 +102,7 @@ class KnowledgeBase:
             return report
 
     def embed(self, question: str) -> np.ndarray:
-        """The question's embedding, computed once per distinct question while cached."""
+        """Embed the question, once per distinct question while cached."""
         key = question_key(question)
         vector = self.embeddings.get(key)
         if vector is None:
@@ -148,11 +148,11 @@ class KnowledgeBase:
         self.close()
 
     def ready(self) -> bool:
-        """True when an index is being served."""
+        """Tell whether an index is being served."""
         return self.catalog.served() is not None
 
     def language_of(self, text: str, requested: str | None) -> str:
-        """The requested language, else the detected one (fi, sv or en)."""
+        """Return the requested language, else the detected one (fi, sv or en)."""
         if requested in LANGUAGES:
             return requested
         return self.detector.detect_supported(text)
@@ -209,7 +209,10 @@ class KnowledgeBase:
     def search(
         self, query: str, *, k: int | None = None, language: str | None = None, embedding: np.ndarray | None = None
     ) -> list[Passage]:
-        """The best passages for ``query`` (optionally only in ``language``; ``embedding``: the query's, if known)."""
+        """Find the best passages for ``query``.
+
+        Optionally only in ``language``; ``embedding``: the query's, if known.
+        """
         top_k = k or self.settings.retrieval.top_k
         key = question_key(query, "search", top_k, language, self.generation())
         cached = self.results.get(key)
@@ -230,7 +233,7 @@ class KnowledgeBase:
         audience: str | None = None,
         embedding: np.ndarray | None = None,
     ) -> Answer:
-        """A cited extractive answer; the help block first when the question suggests danger.
+        """Answer with cited extracts; the help block first when the question suggests danger.
 
         ``embedding``: the question's, when already computed (the one embedding serves retrieval, sentence scoring
         and danger detection).
@@ -275,7 +278,7 @@ class KnowledgeBase:
         return answer
 
     def help_only(self, question: str, *, language: str | None = None, audience: str | None = None) -> Answer:
-        """The help block alone, for a message in danger when no full answer can be given (e.g. rate limited)."""
+        """Answer with the help block alone: a message in danger that gets no full answer (e.g. rate limited)."""
         answer_language = self.language_of(question, language)
         audience = audience or "public"
         help_block = self.help_desk.block(answer_language, urgent=True, audience=audience)
@@ -303,7 +306,7 @@ class KnowledgeBase:
         return Citation(**{**citation.__dict__, "parallel": parallel})
 
     def _twin(self, passage_id: str, language: str) -> Document | None:
-        """The same section of the same guide in ``language``: from the snapshot, else asked of the store."""
+        """Find the same section of the same guide in ``language``: in the snapshot, else asked of the store."""
         if self.snapshot is not None:
             snapshot = self.snapshot.current()
             return snapshot.twin(passage_id, language) if snapshot else None

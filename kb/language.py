@@ -68,7 +68,9 @@ SWEDISH_ONLY = frozenset(
 class Analyser(Protocol):
     """Turns text into index terms."""
 
-    def __call__(self, text: str) -> list[str]: ...
+    def __call__(self, text: str) -> list[str]:
+        """Return the index terms of ``text``."""
+        ...
 
 
 def words(text: str) -> list[str]:
@@ -117,6 +119,7 @@ class FinnishAnalyser:
         return tuple(dict.fromkeys(terms))
 
     def __call__(self, text: str) -> list[str]:
+        """Return the terms of the words of ``text`` (lemmas and compound parts, else stems), stop words dropped."""
         out: list[str] = []
         for word in words(text):
             if word in STOPWORDS["fi"]:
@@ -139,6 +142,7 @@ class SnowballAnalyser:
             return str(self._stemmer.stemWord(word))
 
     def __call__(self, text: str) -> list[str]:
+        """Return the stems of the words of ``text``, stop words dropped."""
         return [self._stem(w) for w in words(text) if w not in self._stopwords]
 
 
@@ -160,7 +164,9 @@ class Analysers:
 class LanguageDetector:
     """Detects fi, sv or en; other languages are reported by code so callers can fall back."""
 
-    OTHERS = ("ru", "et", "ro", "th", "vi", "uk", "de", "fr", "es", "pl", "ar", "so", "fa", "tr", "zh", "tl", "no", "da")
+    OTHERS = (
+        "ru", "et", "ro", "th", "vi", "uk", "de", "fr", "es", "pl", "ar", "so", "fa", "tr", "zh", "tl", "no", "da"
+    )
 
     def __init__(self) -> None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -169,22 +175,21 @@ class LanguageDetector:
         self._identifier.set_languages([*LANGUAGES, *self.OTHERS])
 
     def detect(self, text: str) -> str:
-        """The most likely language code of ``text``."""
+        """Return the most likely language code of ``text``."""
         language, _probability = self._identifier.classify(text)
         return str(language)
 
     def detect_supported(self, text: str, default: str = "en") -> str:
-        """The most likely of fi, sv and en; ``default`` for text in another language.
+        """Return the most likely of fi, sv and en; ``default`` for text in another language.
 
         A short question is mostly names and nouns ("Vem vann Super Bowl XLIX?"), which the character model
         reads as English; when it picks fi, sv or en but the text has none of that language's function words
         and some of exactly one other's, the function words decide.
         """
         language = self.detect(text)
-        if language in ("no", "da"):
-            # Swedish read as Norwegian or Danish: a word with ä or ö, or one they spell otherwise ("och", "vem").
-            if any(w in SWEDISH_ONLY or "ä" in w or "ö" in w for w in words(text)):
-                return "sv"
+        # Swedish read as Norwegian or Danish: a word with ä or ö, or one they spell otherwise ("och", "vem").
+        if language in ("no", "da") and any(w in SWEDISH_ONLY or "ä" in w or "ö" in w for w in words(text)):
+            return "sv"
         if language not in LANGUAGES:
             return default
         hits = {lang: sum(1 for w in words(text) if w in FUNCTION_WORDS[lang]) for lang in LANGUAGES}

@@ -1,8 +1,9 @@
 """Fast question encoding: the e5 transformer exported to ONNX once and quantised to int8.
 
 ``kb model install`` exports the transformer with ``torch.onnx.export`` and quantises it dynamically (int8
-weights, per channel) to ``onnx/model-int8.onnx`` beside the model. Questions are then tokenised with the model's own ``tokenizer.json`` and run
-through onnxruntime; mean pooling and normalisation follow e5. Passages keep the full-precision torch encoder.
+weights, per channel) to ``onnx/model-int8.onnx`` beside the model. Questions are then tokenised with the model's
+own ``tokenizer.json`` and run through onnxruntime; mean pooling and normalisation follow e5. Passages keep the
+full-precision torch encoder.
 """
 
 from __future__ import annotations

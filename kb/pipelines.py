@@ -21,8 +21,9 @@ from kb.sparse import BM25QueryEncoder, BM25SparseEncoder
 
 
 def build_indexing_pipeline(settings: Settings, store: QdrantDocumentStore, *, progress_bar: bool) -> Pipeline:
-    """New passages are embedded (whole and by sentence), joined with reused ones (which keep their vectors),
-    weighted for BM25 and written.
+    """Build the indexing pipeline: embed new passages, join reused ones, weight for BM25 and write.
+
+    New passages are embedded whole and by sentence; reused ones keep their vectors.
 
     embedder ─┐
               joiner → sparse → writer

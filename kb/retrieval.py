@@ -60,6 +60,9 @@ class RankFuser:
         """Return the fused top ``top_k`` (each with its own dense cosine in ``meta["dense_score"]``).
 
         Args:
+            dense: the dense retriever's passages, best first.
+            sparse: the BM25 retriever's passages, best first.
+            top_k: how many fused passages to return.
             weights: [dense, sparse] for this call (evaluation runs dense-only and BM25-only baselines this way).
         """
         dense_weight, sparse_weight = weights or [self.dense_weight, self.sparse_weight]
@@ -109,7 +112,7 @@ class RankingFuser:
     def run(
         self, dense: Ranking | None, sparse: Ranking | None, top_k: int = 5, weights: list[float] | None = None
     ) -> dict[str, Ranking | None]:
-        """The fused top ``top_k`` rows of the snapshot both rankings come from (None when there is no index)."""
+        """Fuse the two rankings into the top ``top_k`` rows of their snapshot (None when there is no index)."""
         if dense is None or sparse is None:
             return {"ranking": None}
         if dense.source is not sparse.source:

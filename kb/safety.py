@@ -44,10 +44,19 @@ _LEXICON: dict[str, list[str]] = {
     ],
     "ru": [r"помогите", r"помоги мне", r"паспорт", r"заперли", r"не могу уйти", r"угрожа", r"бьют меня", r"избива"],
     "uk": [r"допоможіть", r"допоможи мені", r"паспорт", r"замкнули", r"не можу піти", r"погрожу", r"б'ють мене"],
-    "et": [r"\baidake\b", r"\baita mind\b", r"\bpass(i)? (võeti|võtsid)", r"\bmind on lukustatud", r"\bei saa lahkuda", r"\bähvarda"],
-    "ro": [r"\bajutor\b", r"\bajuta(ți)?-mă\b", r"pașaportul", r"pasaportul", r"\bsunt încuiat", r"\bnu pot pleca", r"\bamenință", r"\bmă bat\b"],
+    "et": [
+        r"\baidake\b", r"\baita mind\b", r"\bpass(i)? (võeti|võtsid)", r"\bmind on lukustatud", r"\bei saa lahkuda",
+        r"\bähvarda",
+    ],
+    "ro": [
+        r"\bajutor\b", r"\bajuta(ți)?-mă\b", r"pașaportul", r"pasaportul", r"\bsunt încuiat", r"\bnu pot pleca",
+        r"\bamenință", r"\bmă bat\b",
+    ],
     "th": [r"ช่วยด้วย", r"ช่วยฉัน", r"หนังสือเดินทาง", r"ขังฉัน", r"ถูกขัง", r"ขู่", r"ทำร้ายฉัน", r"ออกไปไม่ได้"],
-    "vi": [r"cứu tôi", r"giúp tôi", r"giúp với", r"hộ chiếu", r"bị nhốt", r"nhốt tôi", r"đe dọa", r"đánh tôi", r"không thể rời"],
+    "vi": [
+        r"cứu tôi", r"giúp tôi", r"giúp với", r"hộ chiếu", r"bị nhốt", r"nhốt tôi", r"đe dọa", r"đánh tôi",
+        r"không thể rời",
+    ],
     "pl": [r"\bpomocy\b", r"\bpomóż(cie)? mi\b", r"\bmój paszport", r"\bzamkn(ęli|ięty)"],
 }
 _PATTERNS = {lang: [re.compile(p, re.IGNORECASE) for p in pats] for lang, pats in _LEXICON.items()}
@@ -86,7 +95,9 @@ class DangerSignal:
 class DangerDetector:
     """Lexicon plus e5 similarity to example messages; the embedding is the one the question already has."""
 
-    def __init__(self, danger_vectors: np.ndarray, law_vectors: np.ndarray, threshold: float = 0.88, margin: float = 0.03) -> None:
+    def __init__(
+        self, danger_vectors: np.ndarray, law_vectors: np.ndarray, threshold: float = 0.88, margin: float = 0.03
+    ) -> None:
         self._danger = danger_vectors
         self._law = law_vectors
         self.threshold = threshold
@@ -94,7 +105,7 @@ class DangerDetector:
 
     @staticmethod
     def lexicon_hit(text: str) -> bool:
-        """True when a first-person danger phrase of any supported language occurs."""
+        """Tell whether a first-person danger phrase of any supported language occurs."""
         return any(p.search(text) for patterns in _PATTERNS.values() for p in patterns)
 
     def assess(self, text: str, embedding: np.ndarray) -> DangerSignal:
@@ -122,9 +133,15 @@ _OFFER_TITLE = {
     "en": "You can also get help by phone",
 }
 _STAFF_TEXT = {
-    "fi": "Jos joku on välittömässä vaarassa, soita 112. Auttamisjärjestelmä neuvoo ja ottaa vastaan ohjauksia ympäri vuorokauden.",
+    "fi": (
+        "Jos joku on välittömässä vaarassa, soita 112. "
+        "Auttamisjärjestelmä neuvoo ja ottaa vastaan ohjauksia ympäri vuorokauden."
+    ),
     "sv": "Om någon är i akut fara, ring 112. Hjälpsystemet ger råd och tar emot hänvisningar dygnet runt.",
-    "en": "If someone is in immediate danger, call 112. The assistance system advises and takes referrals day and night.",
+    "en": (
+        "If someone is in immediate danger, call 112. "
+        "The assistance system advises and takes referrals day and night."
+    ),
 }
 
 
@@ -141,7 +158,7 @@ class HelpDesk:
             raise ConfigError(f"{path} must list the emergency number 112")
 
     def block(self, language: str, *, urgent: bool, audience: str = "public") -> HelpBlock:
-        """The help block in ``language`` (English for languages we do not write)."""
+        """Return the help block in ``language`` (English for languages we do not write)."""
         lang = language if language in _HELP_TITLE else "en"
         contacts = []
         for c in self._contacts:

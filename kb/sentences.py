@@ -69,7 +69,7 @@ def answer_spans(text: str, headings: tuple[str, ...] = ()) -> list[Span]:
 
 
 def _trimmed(text: str, span: Span) -> Span:
-    """The span without a trailing source reference."""
+    """Return the span without a trailing source reference."""
     reference = REFERENCE.search(text[span.start : span.end])
     return Span(span.start, span.start + reference.start()) if reference else span
 
@@ -115,7 +115,7 @@ def unpack_vectors(packed: str, dim: int = 384) -> np.ndarray:
 
 @component
 class PassageEmbedder:
-    """Embeds passages and, from the same forward pass, their answer sentences.
+    r"""Embeds passages and, from the same forward pass, their answer sentences.
 
     The passage vector is e5's mean over all tokens of ``passage: title\nsection\ntext`` (what
     sentence-transformers computes); each sentence's vector is the mean over the tokens inside it, so sentence

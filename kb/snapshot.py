@@ -55,7 +55,11 @@ class Snapshot:
                 vectors: Any = point.vector or {}
                 row = len(documents)
                 documents.append(
-                    Document(id=str(payload.pop("id", point.id)), content=payload.pop("content", ""), meta=payload.get("meta", {}))
+                    Document(
+                        id=str(payload.pop("id", point.id)),
+                        content=payload.pop("content", ""),
+                        meta=payload.get("meta", {}),
+                    )
                 )
                 dense_rows.append(list(vectors.get(DENSE_VECTORS_NAME, [])))
                 sparse = vectors.get(SPARSE_VECTORS_NAME)
@@ -67,7 +71,9 @@ class Snapshot:
             if offset is None:
                 break
         n = len(documents)
-        postings = {t: (np.array(r, dtype=np.int32), np.array(v, dtype=np.float32)) for t, (r, v) in postings_raw.items()}
+        postings = {
+            t: (np.array(r, dtype=np.int32), np.array(v, dtype=np.float32)) for t, (r, v) in postings_raw.items()
+        }
         # Qdrant's IDF modifier: ln(1 + (N − n + 0.5) / (n + 0.5)).
         idf = {t: math.log(1 + (n - len(r) + 0.5) / (len(r) + 0.5)) for t, (r, _v) in postings.items()}
         dense = np.asarray(dense_rows, dtype=np.float32).reshape(n, -1) if n else np.zeros((0, 384), np.float32)
@@ -86,7 +92,10 @@ class Snapshot:
         return cls(collection, documents, dense, postings, idf, languages, {d.id: d for d in documents}, twins)
 
     def passages(self, ranking: Ranking) -> list[Document]:
-        """The ranked rows as full passages, with the ranking's score (and dense cosine in ``meta["dense_score"]``)."""
+        """Return the ranked rows as full passages, with the ranking's score.
+
+        The dense cosine, when known, is in ``meta["dense_score"]``.
+        """
         if ranking.source is not self:
             raise ValueError("the ranking belongs to another generation of the index")
         dense = ranking.dense.tolist() if ranking.dense is not None else [None] * len(ranking)
@@ -98,7 +107,10 @@ class Snapshot:
         return passages
 
     def twin(self, passage_id: str, language: str) -> Document | None:
-        """The same section of the same guide in ``language`` (the lead section: the other guide's first passage)."""
+        """Find the same section of the same guide in ``language``.
+
+        For the lead section, that is the other guide's first passage.
+        """
         document = self.by_id.get(passage_id)
         if document is None or not document.meta.get("group"):
             return None
@@ -150,7 +162,7 @@ class SnapshotHolder:
         self._lock = threading.Lock()
 
     def current(self) -> Snapshot | None:
-        """The snapshot of the served collection (loading it if the alias moved).
+        """Return the snapshot of the served collection (loading it if the alias moved).
 
         While another thread loads a new generation the old one goes on serving, since a load takes seconds; only
         when there is no snapshot yet does the caller wait.

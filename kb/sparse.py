@@ -22,7 +22,7 @@ B = 0.75
 
 
 def term_index(term: str, language: str | None) -> int:
-    """A stable 31-bit index for a term of one language (CRC-32; collisions are rare at our vocabulary size).
+    """Return a stable 31-bit index for a term of one language (CRC-32; collisions are rare at our vocabulary size).
 
     The language is part of the key: terms are analysed per language, so an English stem never matches a
     Swedish word that happens to be spelt alike.
@@ -38,7 +38,7 @@ def passage_terms(analysers: Analysers, document: Document) -> list[str]:
 
 
 def bm25_vector(terms: list[str], language: str | None, average_length: float) -> SparseEmbedding:
-    """The BM25 term-frequency weights of one passage."""
+    """Weight one passage's terms by BM25 term frequency."""
     counts = Counter(term_index(t, language) for t in terms)
     length = max(1, len(terms))
     norm = K1 * (1 - B + B * length / max(average_length, 1.0))
@@ -47,7 +47,7 @@ def bm25_vector(terms: list[str], language: str | None, average_length: float) -
 
 
 def query_vector(terms_by_language: dict[str, set[str]]) -> SparseEmbedding:
-    """A question's sparse vector: each distinct term of each language once."""
+    """Make a question's sparse vector: each distinct term of each language once."""
     indices = sorted({term_index(t, lang) for lang, terms in terms_by_language.items() for t in terms})
     return SparseEmbedding(indices=indices, values=[1.0] * len(indices))
 

@@ -31,7 +31,9 @@ def open_client(settings: Settings) -> QdrantClient:
     """
     if settings.qdrant.url:
         try:
-            client = QdrantClient(url=settings.qdrant.url, api_key=settings.qdrant.api_key, timeout=settings.qdrant.timeout)
+            client = QdrantClient(
+                url=settings.qdrant.url, api_key=settings.qdrant.api_key, timeout=settings.qdrant.timeout
+            )
             client.get_collections()
         except Exception as exc:
             raise StoreError(f"Qdrant at {settings.qdrant.url} cannot be reached: {exc}") from exc
@@ -57,7 +59,7 @@ class IndexCatalog:
         self.alias = alias
 
     def served(self) -> str | None:
-        """The physical collection behind the alias, or None before the first ingest."""
+        """Return the physical collection behind the alias, or None before the first ingest."""
         try:
             for item in self.client.get_aliases().aliases:
                 if item.alias_name == self.alias:
@@ -113,7 +115,7 @@ class IndexCatalog:
 
 
 def document_store(client: QdrantClient, collection: str) -> QdrantDocumentStore:
-    """A Haystack document store over ``collection`` (an alias or a physical name) sharing ``client``.
+    """Build a Haystack document store over ``collection`` (an alias or a physical name) sharing ``client``.
 
     The embedded Qdrant folder admits one client per process, so every store shares the engine's client
     rather than opening its own; the collection is created by ``IndexCatalog``, never by the store.

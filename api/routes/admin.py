@@ -17,13 +17,15 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"], include_in_schema=Fal
 
 
 def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """A bearer token equal to the configured one (compared in constant time); no token configured: 404."""
+    """Require a bearer token equal to the configured one (compared in constant time); no token configured: 404."""
     token = request.app.state.settings.api.admin_token
     if not token:
         raise HTTPException(status_code=404, detail="Not Found")
     given = (authorization or "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(given.encode(), token.encode()):
-        raise HTTPException(status_code=401, detail="A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status_code=401, detail="A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 class ReindexJob:
@@ -35,6 +37,7 @@ class ReindexJob:
         self._lock = threading.Lock()
 
     def start(self, kb: KnowledgeBase) -> bool:
+        """Start a reindex in a background thread; False when one is already running."""
         with self._lock:
             if self.running:
                 return False
@@ -46,7 +49,12 @@ class ReindexJob:
         began = time.time()
         try:
             report = kb.reindex()
-            self.last = {"ok": True, "finished": time.time(), "seconds": round(time.time() - began, 1), **report.as_dict()}
+            self.last = {
+                "ok": True,
+                "finished": time.time(),
+                "seconds": round(time.time() - began, 1),
+                **report.as_dict(),
+            }
         except KbError as exc:
             self.last = {"ok": False, "finished": time.time(), "error": str(exc)}
         finally:

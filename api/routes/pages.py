@@ -100,7 +100,7 @@ def _page(body: str, status_code: int = 200) -> HTMLResponse:
 
 
 def demo_page(lang: Language, audience: str) -> str:
-    """The fictional ministry page with the widget embedded."""
+    """Render the fictional ministry page with the widget embedded."""
     text = {k: escape(v) for k, v in DEMO_TEXT[lang].items()}
     current = ' aria-current="page"'
     switch = "".join(
@@ -147,7 +147,7 @@ def demo_page(lang: Language, audience: str) -> str:
 
 
 def embed_page(lang: Language, audience: str) -> str:
-    """The chat alone, filling the page (for an iframe)."""
+    """Render the chat alone, filling the page (for an iframe)."""
     return f"""<!doctype html>
 <html lang="{lang}">
 <head>
@@ -172,13 +172,13 @@ def _language(value: str | None) -> Language:
 
 @router.get("/", response_class=HTMLResponse)
 def demo(lang: Annotated[str | None, Query()] = None, audience: Annotated[str | None, Query()] = None) -> HTMLResponse:
-    """A demo page that looks like a (fictional) ministry's page, with the widget embedded."""
+    """Serve a demo page that looks like a (fictional) ministry's page, with the widget embedded."""
     return _page(demo_page(_language(lang), "staff" if audience == "staff" else "public"))
 
 
 @router.get("/embed", response_class=HTMLResponse)
 def embed(lang: Annotated[str | None, Query()] = None, audience: Annotated[str | None, Query()] = None) -> HTMLResponse:
-    """The chat as a full page, for an iframe."""
+    """Serve the chat as a full page, for an iframe."""
     return _page(embed_page(_language(lang), "staff" if audience == "staff" else "public"))
 
 
@@ -192,17 +192,17 @@ def _static(name: str) -> FileResponse:
 
 @router.get("/widget.js")
 def widget_js() -> FileResponse:
-    """The embeddable widget."""
+    """Serve the embeddable widget."""
     return _static("widget.js")
 
 
 @router.get("/widget.css")
 def widget_css() -> FileResponse:
-    """The widget's stylesheet, linked inside its shadow root."""
+    """Serve the widget's stylesheet, linked inside its shadow root."""
     return _static("widget.css")
 
 
 @router.get("/demo.css")
 def demo_css() -> FileResponse:
-    """The demo and embed pages' stylesheet."""
+    """Serve the demo and embed pages' stylesheet."""
     return _static("demo.css")

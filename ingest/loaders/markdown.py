@@ -112,7 +112,7 @@ class _MarkdownReader:
     def _on_list_item_open(self, token: Token) -> None:
         self._emit_item()  # a parent item's own text comes before its nested items
         marker = self.markers[-1] if self.markers else _BULLET
-        self.items.append([f"{token.info}{token.markup}" if not marker else marker])
+        self.items.append([marker if marker else f"{token.info}{token.markup}"])
 
     def _on_list_item_close(self, token: Token) -> None:
         self._emit_item()

@@ -38,7 +38,7 @@ def clean_line(text: str) -> str:
 
 
 def clean_paragraph(text: str) -> str:
-    """Return ``text`` as one paragraph: each line cleaned, empty lines dropped, lines joined by "\\n"."""
+    r"""Return ``text`` as one paragraph: each line cleaned, empty lines dropped, lines joined by "\n"."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     lines = (clean_line(line) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
@@ -278,7 +278,7 @@ def _unique_keys(sections: list[Section]) -> list[Section]:
 
 
 def split_lines(text: str) -> list[str]:
-    """Cleaned lines of a text, whatever its line endings (a line of no-break spaces becomes a blank line)."""
+    """Split a text into cleaned lines, whatever its line endings (a line of no-break spaces becomes a blank line)."""
     return [clean_line(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
 
 

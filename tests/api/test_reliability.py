@@ -60,7 +60,8 @@ def test_reliability_bad_bodies_are_4xx_with_a_message(client: TestClient, body:
 
 
 def test_reliability_control_characters_are_removed_not_fatal(client: TestClient) -> None:
-    response = client.post("/api/v1/ask", json={"question": "Can I call the victims'\u0000 line anonymously\u0007 at night?"})
+    question = "Can I call the victims'\u0000 line anonymously\u0007 at night?"
+    response = client.post("/api/v1/ask", json={"question": question})
     assert response.status_code == 200 and response.json()["citations"]
 
 
@@ -78,13 +79,15 @@ def test_reliability_admin_needs_the_token(client: TestClient) -> None:
 
 
 def test_reliability_admin_is_off_without_a_token(tmp_path: Path, fixture_kb: KnowledgeBase) -> None:
-    settings = fixture_kb.settings.model_copy(update={"api": fixture_kb.settings.api.model_copy(update={"admin_token": None})})
+    api = fixture_kb.settings.api.model_copy(update={"admin_token": None})
+    settings = fixture_kb.settings.model_copy(update={"api": api})
     with TestClient(create_app(settings, kb=fixture_kb)) as client:
         assert client.post("/api/v1/admin/reindex", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
 
 
 def test_reliability_rate_limit_429_but_danger_still_gets_help(fixture_kb: KnowledgeBase) -> None:
-    settings = fixture_kb.settings.model_copy(update={"api": fixture_kb.settings.api.model_copy(update={"rate": 0.01, "burst": 2})})
+    api = fixture_kb.settings.api.model_copy(update={"rate": 0.01, "burst": 2})
+    settings = fixture_kb.settings.model_copy(update={"api": api})
     with TestClient(create_app(settings, kb=fixture_kb)) as client:
         codes = [client.get("/api/v1/search", params={"q": "library"}).status_code for _ in range(4)]
         assert codes[:2] == [200, 200] and codes[-1] == 429
@@ -108,7 +111,9 @@ def test_reliability_reindex_while_serving_swaps_atomically(client: TestClient, 
 
     def hammer() -> None:
         while not stop.is_set():
-            r = client.post("/api/v1/ask", json={"question": "Can I call the victims' line anonymously?", "language": "en"})
+            r = client.post(
+                "/api/v1/ask", json={"question": "Can I call the victims' line anonymously?", "language": "en"}
+            )
             if r.status_code != 200 or not r.json()["citations"]:
                 failures.append((r.status_code, r.text[:200]))
 

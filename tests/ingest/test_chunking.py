@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from ingest.chunking import StructuredChunker, sentences
 from ingest.document import LoadedDocument, Section
 
@@ -40,7 +42,7 @@ def test_chunking_overlaps_one_sentence_when_a_paragraph_is_cut() -> None:
     doc = make_doc(text, [])
     chunks = StructuredChunker(count_words_as_tokens, max_words=100, max_tokens=400).split(doc)
     assert len(chunks) > 2
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in itertools.pairwise(chunks):
         assert second.start < first.end  # the last sentence is repeated
 
 

@@ -40,7 +40,9 @@ def test_ingest_edit_reembeds_only_that_file_and_delete_removes(
 ) -> None:
     first = ingest(settings, fixture_corpus)
     edited = fixture_corpus / "en" / "cooking.md"
-    edited.write_text(edited.read_text(encoding="utf-8") + "\nAdd caraway seeds for a spicier loaf.\n", encoding="utf-8")
+    edited.write_text(
+        edited.read_text(encoding="utf-8") + "\nAdd caraway seeds for a spicier loaf.\n", encoding="utf-8"
+    )
     second = ingest(settings, fixture_corpus)
     assert second.documents_embedded == 1
     assert second.passages_embedded <= 2

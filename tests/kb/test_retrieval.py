@@ -75,5 +75,7 @@ def test_ranking_fuser_refuses_rankings_of_two_generations() -> None:
     fuser = RankingFuser()
     with pytest.raises(ValueError, match="generations"):
         fuser.run(dense=Ranking(one, rows.copy(), scores.copy()), sparse=Ranking(other, rows.copy(), scores.copy()))
-    fused = fuser.run(dense=Ranking(one, rows.copy(), scores.copy()), sparse=Ranking(one, rows[::-1].copy(), scores.copy()))
+    fused = fuser.run(
+        dense=Ranking(one, rows.copy(), scores.copy()), sparse=Ranking(one, rows[::-1].copy(), scores.copy())
+    )
     assert fused["ranking"].dense is not None and len(fused["ranking"]) == 2
