@@ -91,12 +91,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     else:
         if answer.help:
             print(answer.help.title)
-            for c in answer.help.contacts:
-                print(f"  {c.name}: {c.phone or ''} {c.email or ''}".rstrip())
+            for contact in answer.help.contacts:
+                print(f"  {contact.name}: {contact.phone or ''} {contact.email or ''}".rstrip())
             print()
         print(answer.answer)
-        for c in answer.citations:
-            print(f"[{c.n}] {c.title} — {c.section or ''}: “{c.quote}”")
+        for citation in answer.citations:
+            print(f"[{citation.n}] {citation.title} — {citation.section or ''}: “{citation.quote}”")
         print(f"\n{answer.notice}")
     return 0
 

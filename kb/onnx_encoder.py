@@ -52,7 +52,8 @@ def export_onnx(model_dir: Path, *, force: bool = False, progress: Callable[[str
                 self.bert = bert
 
             def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-                return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+                hidden: torch.Tensor = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+                return hidden
 
         model = _Encoder().eval()
         ids = torch.tensor([[0, 1000, 2000, 2]], dtype=torch.long)
@@ -107,7 +108,8 @@ class OnnxQueryEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """One question's embedding."""
-        return self.encode_many([text])[0]
+        vector: np.ndarray = self.encode_many([text])[0]
+        return vector
 
     def encode_many(self, texts: list[str]) -> np.ndarray:
         """Embeddings of several texts, in order (padded to the longest)."""
@@ -121,4 +123,5 @@ class OnnxQueryEncoder:
         hidden: Any = self._session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})[0]
         summed = (hidden * mask[:, :, None]).sum(axis=1)
         pooled = summed / mask.sum(axis=1, keepdims=True)
-        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+        vectors: np.ndarray = (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+        return vectors

@@ -52,23 +52,25 @@ def build_retrieval_pipeline(
     the in-memory snapshot of the served collection and hand on ``Ranking`` objects (row numbers, cheap to pass),
     and the fuser outputs ``ranking``.
     """
-    candidates = settings.retrieval.candidates
-    weights = {
-        "k": settings.retrieval.rrf_k,
-        "dense_weight": settings.retrieval.dense_weight,
-        "sparse_weight": settings.retrieval.sparse_weight,
-    }
+    retrieval = settings.retrieval
+    candidates = retrieval.candidates
     pipeline = Pipeline()
     pipeline.add_component("bm25", BM25QueryEncoder(analysers))
     if snapshot is not None:
         pipeline.add_component("dense", SnapshotEmbeddingRetriever(snapshot, top_k=candidates))
         pipeline.add_component("sparse", SnapshotSparseRetriever(snapshot, top_k=candidates))
-        pipeline.add_component("fuser", RankingFuser(**weights))
+        pipeline.add_component(
+            "fuser",
+            RankingFuser(k=retrieval.rrf_k, dense_weight=retrieval.dense_weight, sparse_weight=retrieval.sparse_weight),
+        )
         output = "ranking"
     else:
         pipeline.add_component("dense", QdrantEmbeddingRetriever(document_store=store, top_k=candidates))
         pipeline.add_component("sparse", QdrantSparseEmbeddingRetriever(document_store=store, top_k=candidates))
-        pipeline.add_component("fuser", RankFuser(**weights))
+        pipeline.add_component(
+            "fuser",
+            RankFuser(k=retrieval.rrf_k, dense_weight=retrieval.dense_weight, sparse_weight=retrieval.sparse_weight),
+        )
         output = "documents"
     pipeline.connect("bm25.sparse_embedding", "sparse.query_sparse_embedding")
     pipeline.connect(f"dense.{output}", "fuser.dense")

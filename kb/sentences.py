@@ -108,7 +108,7 @@ def unpack_vectors(packed: str, dim: int = 384) -> np.ndarray:
     """
     raw = np.frombuffer(base64.b64decode(packed), dtype=np.int8).astype(np.float32).reshape(-1, dim)
     norms = np.linalg.norm(raw, axis=1, keepdims=True)
-    vectors = raw / np.maximum(norms, 1e-6)
+    vectors: np.ndarray = raw / np.maximum(norms, 1e-6)
     vectors.setflags(write=False)
     return vectors
 
