@@ -1,4 +1,4 @@
-# Majakka: `make run` serves the knowledge base; `make test` runs the whole suite.
+# Majakka: `make run` serves the knowledge base; `make test` runs the linters and the whole suite.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -7,7 +7,7 @@ KB := $(BIN)/kb
 STAMP := $(VENV)/.installed
 SOURCES_DIR ?= ../shared/sources
 
-.PHONY: run test bench loadtest eval setup system-deps browser-deps model ingest serve clean
+.PHONY: run test lint bench loadtest eval setup system-deps browser-deps model ingest serve clean
 
 run: setup ingest serve
 
@@ -36,8 +36,13 @@ ingest: setup
 serve: setup
 	$(KB) serve
 
-test: setup browser-deps
+test: lint setup browser-deps
 	$(BIN)/python -m pytest -q
+
+# ruff (style, imports, docstrings) and mypy (strict on kb, ingest, api), as configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`) and check with axe-core
 # from npm. Chromium is installed when missing (as root, as CI runs); axe-core from package-lock.json.
