@@ -37,8 +37,8 @@ PAGE_CSP = (
     "frame-ancestors *; base-uri 'none'; form-action 'self'"
 )
 
-# Questions the fixture corpus answers, in its three languages; each request adds its own number, so that nearly
-# every request is a new question for the server's caches (the slow path is what is measured).
+# Questions the fixture corpus answers, in its three languages. The server runs with its caches off, so every request
+# takes the slow path, and the same question gets the same answer: an abstention can only mean a failure.
 QUESTIONS = [
     ("Can I call the victims' helpline anonymously", "en"),
     ("What number do I call if someone is in immediate danger", "en"),
@@ -115,7 +115,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, fixture_index: Path) -> Ite
         # One test process plays every user: the per-client limit is lifted.
         "KB_API__RATE": "1000000",
         "KB_API__BURST": "1000000",
-        "HAYSTACK_TELEMETRY_ENABLED": "False",
+        "KB_CACHE__SIZE": "0",  # every request computed, not served from a cache
     }
     log_path = root / "server.log"
     with log_path.open("wb") as log:
@@ -150,7 +150,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, fixture_index: Path) -> Ite
 def request_for(number: int) -> tuple[str, str, dict[str, Any]]:
     """The ``number``-th request of a phase: (kind, path, JSON body or query); two asks to one search."""
     question, language = QUESTIONS[number % len(QUESTIONS)]
-    text = f"{question}? ({number})"
+    text = f"{question}?"
     if number % 3 == 2:
         return "search", "/api/v1/search", {"q": text, "k": 5}
     return "ask", "/api/v1/ask", {"question": text, "language": language if number % 2 else None}
