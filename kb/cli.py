@@ -134,8 +134,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.logs import configure_request_log
 
     settings = _settings(args)
+    configure_request_log()
     host = args.host or settings.api.host
     port = args.port or settings.api.port
     uvicorn.run(

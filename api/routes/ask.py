@@ -11,12 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from api.deps import client_wait, get_kb
+from api.logs import REQUEST_LOGGER
 from api.schemas import AskRequest, AskResponse, ErrorResponse
 from kb.knowledge_base import KnowledgeBase
 from kb.safety import DangerDetector
 
 router = APIRouter(prefix="/api/v1", tags=["answers"])
-log = logging.getLogger("majakka.requests")
+log = logging.getLogger(REQUEST_LOGGER)
 
 
 @router.post(
@@ -31,6 +32,7 @@ async def ask(request: AskRequest, http: Request, kb: Annotated[KnowledgeBase, D
     block is returned at once, without retrieval.
     """
     began = time.perf_counter()
+    help_only = False
     wait = client_wait(http)
     if wait > 0:
         if not DangerDetector.lexicon_hit(request.question):
@@ -40,6 +42,7 @@ async def ask(request: AskRequest, http: Request, kb: Annotated[KnowledgeBase, D
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         answer = kb.help_only(request.question, language=request.language, audience=request.audience)
+        help_only = True
     else:
         answer = await kb.ask_async(request.question, language=request.language, audience=request.audience)
     # Never the question text: only what describes the request.
@@ -53,6 +56,7 @@ async def ask(request: AskRequest, http: Request, kb: Annotated[KnowledgeBase, D
             "urgent": answer.urgent,
             "abstained": answer.abstained,
             "citations": len(answer.citations),
+            "help_only": help_only,
         },
     )
     body = answer.to_dict()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from api.deps import get_kb, rate_limit
+from api.logs import REQUEST_LOGGER
 from api.schemas import ErrorResponse, PassageOut, SearchResponse
 from kb.knowledge_base import KnowledgeBase
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
+log = logging.getLogger(REQUEST_LOGGER)
 
 
 @router.get(
@@ -26,5 +31,17 @@ async def search(
     language: Annotated[Literal["fi", "sv", "en"] | None, Query(description="Only passages in this language.")] = None,
 ) -> SearchResponse:
     """Passages that match the query, best first (hybrid dense + BM25 retrieval)."""
+    began = time.perf_counter()
     passages = await kb.search_async(q, k=k, language=language)
+    # Never the query text: only what describes the request.
+    log.info(
+        "search",
+        extra={
+            "request_id": uuid.uuid4().hex,
+            "language": language,
+            "k": k,
+            "results": len(passages),
+            "latency_ms": round((time.perf_counter() - began) * 1000, 1),
+        },
+    )
     return SearchResponse(passages=[PassageOut(**p.to_dict()) for p in passages])

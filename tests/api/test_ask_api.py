@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -12,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.logs import REQUEST_LOGGER, configure_request_log
 from kb.gold import GoldQuestion, evaluate_answers, load_gold
 from kb.knowledge_base import KnowledgeBase
 from tests.conftest import REPORT_LINES
@@ -108,6 +110,27 @@ def test_ask_logs_never_contain_the_question(client: TestClient, caplog: pytest.
     for record in caplog.records:
         rendered = record.getMessage() + json.dumps(record.__dict__, default=str)
         assert "Zyxwvut" not in rendered and "salainen" not in rendered
+
+
+def test_ask_and_search_write_one_json_line_each_without_the_text(client: TestClient) -> None:
+    stream = io.StringIO()
+    logger = logging.getLogger(REQUEST_LOGGER)
+    level, propagate = logger.level, logger.propagate
+    handler = configure_request_log(stream)
+    try:
+        secret = "Qwertyuiop kuka päättää harkinta-ajasta"
+        assert client.post("/api/v1/ask", json={"question": secret, "audience": "staff"}).status_code == 200
+        assert client.get("/api/v1/search", params={"q": secret, "k": 3}).status_code == 200
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    assert "Qwertyuiop" not in stream.getvalue() and "päättää" not in stream.getvalue()
+    ask_line, search_line = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert ask_line["event"] == "ask" and ask_line["language"] == "fi" and ask_line["audience"] == "staff"
+    assert len(ask_line["request_id"]) == 32 and ask_line["latency_ms"] > 0 and ask_line["citations"] >= 1
+    assert {"urgent", "abstained", "help_only"} <= set(ask_line)
+    assert search_line["event"] == "search" and search_line["k"] == 3 and search_line["results"] == 3
 
 
 @pytest.mark.parametrize(
