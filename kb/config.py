@@ -27,6 +27,16 @@ class EmbeddingSettings(BaseModel):
     query_backend: Literal["onnx", "torch"] = Field(
         default="onnx", description="Question encoder: `onnx` (int8, made by `kb model install`) or `torch`."
     )
+    query_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Threads that encode questions in parallel, each a micro-batch of concurrent questions (ONNX; "
+        "the torch encoder always uses one).",
+    )
+    query_batch: int = Field(
+        default=4, ge=1, le=64, description="Most questions one encoder thread takes into one micro-batch."
+    )
     query_threads: int = Field(
         default=1,
         ge=0,

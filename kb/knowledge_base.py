@@ -54,7 +54,12 @@ class KnowledgeBase:
                 self.help_desk = HelpDesk()
                 self.analysers = analysers.result()
                 self.detector = detector.result()
-                self.encoder: Encoder = BatchingEncoder(encoder or built.result())  # type: ignore[union-attr]
+                self.encoder: Encoder = BatchingEncoder(
+                    encoder or built.result(),  # type: ignore[union-attr]
+                    max_batch=settings.embedding.query_batch,
+                    # Two questions encoded at once run on both cores (onnxruntime sessions are thread-safe).
+                    workers=settings.embedding.query_workers if settings.embedding.query_backend == "onnx" else 1,
+                )
                 self.retrieval = build_retrieval_pipeline(settings, self.store, self.analysers, self.snapshot)
                 self.retrieval.warm_up()
                 self.composer = AnswerComposer(self.analysers, glossary=Glossary(self.analysers))

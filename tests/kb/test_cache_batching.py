@@ -56,3 +56,49 @@ def test_batching_groups_concurrent_questions_and_keeps_order() -> None:
     encoder.close()
     assert results == {i: float(i) for i in range(1, 17)}  # every caller got its own vector
     assert sum(inner.calls) == 16 and len(inner.calls) < 16  # some questions shared a model call
+
+
+def test_batching_two_workers_encode_side_by_side_and_stop() -> None:
+    callers: set[str] = set()
+
+    class RecordingEncoder(CountingEncoder):
+        def encode_many(self, texts: list[str]) -> np.ndarray:
+            callers.add(threading.current_thread().name)
+            return super().encode_many(texts)
+
+    inner = RecordingEncoder()
+    encoder = BatchingEncoder(inner, max_batch=4, workers=2)  # type: ignore[arg-type]
+    results: dict[int, float] = {}
+
+    def ask(i: int) -> None:
+        results[i] = float(encoder.encode("x" * i)[0])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(1, 17)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    encoder.close()
+    assert results == {i: float(i) for i in range(1, 17)}
+    assert sum(inner.calls) == 16 and max(inner.calls) <= 4
+    # 16 questions in batches of at most 4 while each call takes 20 ms: the second worker takes its share.
+    assert callers == {"majakka-encoder-0", "majakka-encoder-1"}
+    assert not any(worker.is_alive() for worker in encoder._workers)
+
+
+async def _encode_async(encoder: BatchingEncoder, text: str) -> float:
+    return float((await encoder.encode_async(text))[0])
+
+
+def test_batching_encode_async_waits_without_a_thread() -> None:
+    import asyncio
+
+    encoder = BatchingEncoder(CountingEncoder())  # type: ignore[arg-type]
+
+    async def main() -> list[float]:
+        return await asyncio.gather(*(_encode_async(encoder, "x" * i) for i in range(1, 6)))
+
+    try:
+        assert asyncio.run(main()) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    finally:
+        encoder.close()
