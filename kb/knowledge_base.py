@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +26,8 @@ from kb.safety import DANGER_EXAMPLES, LAW_EXAMPLES, DangerDetector, HelpDesk
 from kb.snapshot import SnapshotHolder
 from kb.store import IndexCatalog, document_store, open_client
 from kb.types import Answer, Citation, ParallelPassage, Passage
+
+REINDEX_NICENESS = 10  # how much lower a reindex runs than the threads answering questions
 
 
 class KnowledgeBase:
@@ -88,23 +92,38 @@ class KnowledgeBase:
         """Ingest while serving: the new generation is built beside the served one, then swapped in at once.
 
         Queries keep being answered from the old generation until the swap; cached results are dropped after.
+        The work runs in a thread of its own at a lower scheduling priority (Linux), with torch on one core, so
+        that questions asked meanwhile get the CPU first.
         """
         import torch
 
         from ingest.indexer import Indexer
 
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            with contextlib.suppress(AttributeError, OSError):  # per-thread priority is Linux's; elsewhere as is
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REINDEX_NICENESS)
+            try:
+                outcome["report"] = Indexer(self.settings, self.client).ingest(paths or list(self.settings.sources))
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
         with self.reindex_lock:
-            # Passages are embedded on one core, so that the other keeps answering questions meanwhile.
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                report = Indexer(self.settings, self.client).ingest(paths or list(self.settings.sources))
+                worker = threading.Thread(target=work, name="majakka-reindex-work")
+                worker.start()
+                worker.join()
             finally:
                 torch.set_num_threads(threads)
+            if "error" in outcome:
+                raise outcome["error"]
             if self.snapshot is not None:
                 self.snapshot.refresh()
             self.results.clear()
-            return report
+            return outcome["report"]
 
     def embed(self, question: str) -> np.ndarray:
         """Embed the question, once per distinct question while cached."""
