@@ -106,6 +106,8 @@ class KnowledgeBase:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REINDEX_NICENESS)
             try:
                 outcome["report"] = Indexer(self.settings, self.client).ingest(paths or list(self.settings.sources))
+                if self.snapshot is not None:
+                    self.snapshot.refresh()  # reading the new generation into memory is heavy too
             except BaseException as exc:  # handed to the caller's thread
                 outcome["error"] = exc
 
@@ -120,8 +122,6 @@ class KnowledgeBase:
                 torch.set_num_threads(threads)
             if "error" in outcome:
                 raise outcome["error"]
-            if self.snapshot is not None:
-                self.snapshot.refresh()
             self.results.clear()
             return outcome["report"]
 
