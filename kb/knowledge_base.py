@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,8 +24,6 @@ from kb.safety import DANGER_EXAMPLES, LAW_EXAMPLES, DangerDetector, HelpDesk
 from kb.snapshot import SnapshotHolder
 from kb.store import IndexCatalog, document_store, open_client
 from kb.types import Answer, Citation, ParallelPassage, Passage
-
-REINDEX_NICENESS = 10  # how much lower a reindex runs than the threads answering questions
 
 
 class KnowledgeBase:
@@ -58,7 +54,7 @@ class KnowledgeBase:
                 self.help_desk = HelpDesk()
                 self.analysers = analysers.result()
                 self.detector = detector.result()
-                self.encoder: Encoder = BatchingEncoder(
+                self.encoder = BatchingEncoder(
                     encoder or built.result(),  # type: ignore[union-attr]
                     max_batch=settings.embedding.query_batch,
                     # Two questions encoded at once run on both cores (onnxruntime sessions are thread-safe).
@@ -76,8 +72,8 @@ class KnowledgeBase:
 
     def close(self) -> None:
         """Release the Qdrant client (the embedded folder can then be opened by another process)."""
-        encoder = getattr(self, "encoder", None)
-        if isinstance(encoder, BatchingEncoder):
+        encoder: BatchingEncoder | None = getattr(self, "encoder", None)  # None when opening failed before it
+        if encoder is not None:
             encoder.close()
         self.client.close()
 
@@ -92,38 +88,23 @@ class KnowledgeBase:
         """Ingest while serving: the new generation is built beside the served one, then swapped in at once.
 
         Queries keep being answered from the old generation until the swap; cached results are dropped after.
-        The work runs in a thread of its own at a lower scheduling priority (Linux), with torch on one core, so
-        that questions asked meanwhile get the CPU first.
+        Passages are embedded with torch on one core, so that questions asked meanwhile keep the other.
         """
         import torch
 
         from ingest.indexer import Indexer
 
-        outcome: dict[str, Any] = {}
-
-        def work() -> None:
-            with contextlib.suppress(AttributeError, OSError):  # per-thread priority is Linux's; elsewhere as is
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REINDEX_NICENESS)
-            try:
-                outcome["report"] = Indexer(self.settings, self.client).ingest(paths or list(self.settings.sources))
-                if self.snapshot is not None:
-                    self.snapshot.refresh()  # reading the new generation into memory is heavy too
-            except BaseException as exc:  # handed to the caller's thread
-                outcome["error"] = exc
-
         with self.reindex_lock:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                worker = threading.Thread(target=work, name="majakka-reindex-work")
-                worker.start()
-                worker.join()
+                report = Indexer(self.settings, self.client).ingest(paths or list(self.settings.sources))
+                if self.snapshot is not None:
+                    self.snapshot.refresh()
             finally:
                 torch.set_num_threads(threads)
-            if "error" in outcome:
-                raise outcome["error"]
             self.results.clear()
-            return outcome["report"]
+            return report
 
     def embed(self, question: str) -> np.ndarray:
         """Embed the question, once per distinct question while cached."""
@@ -139,10 +120,7 @@ class KnowledgeBase:
         key = question_key(question)
         vector = self.embeddings.get(key)
         if vector is None:
-            if isinstance(self.encoder, BatchingEncoder):
-                vector = await self.encoder.encode_async(question)
-            else:
-                vector = await asyncio.to_thread(self.encoder.encode, question)
+            vector = await self.encoder.encode_async(question)
             self.embeddings.put(key, vector)
         return vector
 

@@ -40,9 +40,8 @@ class CountingEncoder:
         return np.array([[float(len(t))] for t in texts])
 
 
-def test_batching_groups_concurrent_questions_and_keeps_order() -> None:
-    inner = CountingEncoder()
-    encoder = BatchingEncoder(inner)  # type: ignore[arg-type]
+def _encode_from_16_threads(encoder: BatchingEncoder) -> dict[int, float]:
+    """Question i (i x's long) asked from its own thread, all at once; each caller's vector by i."""
     results: dict[int, float] = {}
 
     def ask(i: int) -> None:
@@ -53,6 +52,13 @@ def test_batching_groups_concurrent_questions_and_keeps_order() -> None:
         t.start()
     for t in threads:
         t.join()
+    return results
+
+
+def test_batching_groups_concurrent_questions_and_keeps_order() -> None:
+    inner = CountingEncoder()
+    encoder = BatchingEncoder(inner)  # type: ignore[arg-type]
+    results = _encode_from_16_threads(encoder)
     encoder.close()
     assert results == {i: float(i) for i in range(1, 17)}  # every caller got its own vector
     assert sum(inner.calls) == 16 and len(inner.calls) < 16  # some questions shared a model call
@@ -68,16 +74,7 @@ def test_batching_two_workers_encode_side_by_side_and_stop() -> None:
 
     inner = RecordingEncoder()
     encoder = BatchingEncoder(inner, max_batch=4, workers=2)  # type: ignore[arg-type]
-    results: dict[int, float] = {}
-
-    def ask(i: int) -> None:
-        results[i] = float(encoder.encode("x" * i)[0])
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(1, 17)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = _encode_from_16_threads(encoder)
     encoder.close()
     assert results == {i: float(i) for i in range(1, 17)}
     assert sum(inner.calls) == 16 and max(inner.calls) <= 4
