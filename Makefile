@@ -39,10 +39,11 @@ serve: setup
 test: lint setup browser-deps
 	$(BIN)/python -m pytest -q
 
-# ruff (style, imports, docstrings) and mypy (strict on kb, ingest, api), as configured in pyproject.toml.
+# ruff (style, imports, docstrings), mypy (strict) and import-linter (what may import what), as in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`) and check with axe-core
 # from npm. Chromium is installed when missing (as root, as CI runs); axe-core from package-lock.json.

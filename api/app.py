@@ -16,6 +16,7 @@ from api.middleware import BodySizeLimit, SecurityHeaders, Utf8JsonBody
 from api.ratelimit import TokenBucketLimiter
 from api.routes import admin, ask, feedback, health, pages, search
 from kb.config import Settings
+from kb.environment import configure_environment
 from kb.errors import KbError, StoreError
 from kb.knowledge_base import KnowledgeBase
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     When the knowledge base cannot be opened at start (the Qdrant folder is locked, the server is down), the app
     answers 503 with the reason and keeps trying in the background until it can, without a restart.
     """
+    configure_environment()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,11 +22,16 @@ def rate_limit(request: Request) -> None:
     """429 with Retry-After when this client has used up its tokens."""
     wait = client_wait(request)
     if wait > 0:
-        raise HTTPException(
-            status_code=429,
-            detail="Too many requests; please wait a moment and try again.",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
+        raise too_many_requests(wait)
+
+
+def too_many_requests(wait: float) -> HTTPException:
+    """Return the 429 for a client that must wait ``wait`` seconds."""
+    return HTTPException(
+        status_code=429,
+        detail="Too many requests; please wait a moment and try again.",
+        headers={"Retry-After": str(max(1, math.ceil(wait)))},
+    )
 
 
 def client_wait(request: Request) -> float:

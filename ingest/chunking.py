@@ -13,23 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ingest.document import LoadedDocument, Section
-
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-# A sentence ends at . ! ? … followed by space and an upper-case letter, digit or quote; "52 §." stays whole.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]?\s+(?=[\"“‘(]?[A-ZÅÄÖÜ0-9])")
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:esim|ks|mm|nk|ns|yms|jne|n|s|t|bl|t\.ex|dvs|osv|ca|resp|e\.g|i\.e|mr|ms|dr|no|nr|art|mom|kap|st|p|v|tel)"
-    r"|\b[A-ZÅÄÖ])\.$",
-    re.IGNORECASE,
-)
-
-
-@dataclass(frozen=True)
-class Span:
-    """A slice of the document text."""
-
-    start: int
-    end: int
+from kb.text.spans import Span, paragraphs, sentences
 
 
 @dataclass(frozen=True)
@@ -40,38 +24,6 @@ class Chunk:
     end: int
     text: str
     section: Section | None
-
-
-def paragraphs(text: str, start: int, end: int) -> list[Span]:
-    """Non-empty paragraphs of ``text[start:end]``, stripped, as absolute spans."""
-    spans: list[Span] = []
-    cursor = start
-    for match in _PARAGRAPH_BREAK.finditer(text, start, end):
-        spans.extend(_stripped(text, cursor, match.start()))
-        cursor = match.end()
-    spans.extend(_stripped(text, cursor, end))
-    return spans
-
-
-def sentences(text: str, start: int, end: int) -> list[Span]:
-    """Sentences of ``text[start:end]`` as absolute spans; abbreviations do not end a sentence."""
-    spans: list[Span] = []
-    cursor = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        if _ABBREVIATION.search(text[max(cursor, match.start() - 12) : match.start()]):
-            continue
-        spans.extend(_stripped(text, cursor, match.start()))
-        cursor = match.end()
-    spans.extend(_stripped(text, cursor, end))
-    return spans
-
-
-def _stripped(text: str, start: int, end: int) -> list[Span]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return [Span(start, end)] if end > start else []
 
 
 class StructuredChunker:

@@ -26,11 +26,11 @@ from ingest.chunking import StructuredChunker
 from ingest.document import LoadedDocument
 from ingest.loaders import SUPPORTED_SUFFIXES, load_file
 from kb.config import ChunkingSettings, Settings
-from kb.embedding import TokenCounter, require_model
 from kb.errors import IngestError, KbError, LoaderError
-from kb.language import LanguageDetector
+from kb.models.encoders import TokenCounter, model_dimension, require_model
 from kb.pipelines import build_indexing_pipeline
-from kb.store import IndexCatalog, document_store
+from kb.search.store import IndexCatalog, SharedClientDocumentStore
+from kb.text.language import LanguageDetector
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,8 @@ class Indexer:
     ) -> None:
         self.settings = settings
         self.client = client
-        self.catalog = IndexCatalog(client, settings.qdrant.collection)
+        self.dimension = model_dimension(settings)
+        self.catalog = IndexCatalog(client, settings.qdrant.collection, self.dimension)
         self.progress = progress
         self.max_file_bytes = max_file_bytes or settings.chunking.max_file_bytes
         self._detector: LanguageDetector | None = None
@@ -289,9 +290,8 @@ class Indexer:
         expected = len(new_passages) + len(reused)
         target = self.catalog.create()
         try:
-            pipeline = build_indexing_pipeline(
-                self.settings, document_store(self.client, target), progress_bar=self.progress
-            )
+            store = SharedClientDocumentStore(self.client, target, self.dimension)
+            pipeline = build_indexing_pipeline(self.settings, store, progress_bar=self.progress)
             pipeline.run({"embedder": {"documents": new_passages}, "joiner": {"documents": reused}})
             written = self.client.count(target).count
             if written != expected:
@@ -308,7 +308,7 @@ class Indexer:
 
     def _reused_passages(self, served: str, keep_paths: set[str]) -> list[Document]:
         """Passages (with their dense vectors) of the documents that did not change."""
-        store = document_store(self.client, served)
+        store = SharedClientDocumentStore(self.client, served, self.dimension)
         reused: list[Document] = []
         if not keep_paths:
             return reused

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -115,6 +114,17 @@ class Settings(BaseSettings):
         default_factory=lambda: [PROJECT_ROOT / "corpus" / "guides", PROJECT_ROOT.parent / "shared" / "sources"],
         description="Folders ingested by `kb ingest` without arguments (JSON list).",
     )
+    contacts: Path = Field(
+        default=PROJECT_ROOT / "corpus" / "contacts.toml",
+        description="The help contacts (TOML) the help block is written from.",
+    )
+    gold: Path = Field(
+        default=PROJECT_ROOT / "corpus" / "eval",
+        description="Folder of the gold questions (gold.jsonl; each row says its split, dev or heldout).",
+    )
+    eval_sets: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "eval", description="Folder of the third-party evaluation sets."
+    )
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
@@ -147,12 +157,6 @@ class Settings(BaseSettings):
         return self.data_dir / "qdrant"
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Read the settings from the environment, once per process."""
-    return Settings()
-
-
 def settings_rows() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) for every setting, as README.md lists them."""
     rows: list[tuple[str, str, str]] = []
@@ -166,6 +170,8 @@ def settings_rows() -> list[tuple[str, str, str]]:
             default = info.get_default(call_default_factory=True)
             if isinstance(default, list):
                 shown = ", ".join(os.path.relpath(v, PROJECT_ROOT) if isinstance(v, Path) else str(v) for v in default)
+            elif isinstance(default, Path) and default.is_absolute():
+                shown = os.path.relpath(default, PROJECT_ROOT)
             else:
                 shown = "" if default is None else str(default)
             rows.append((f"KB_{prefix}{name.upper()}", shown, info.description or ""))

@@ -13,11 +13,11 @@ from haystack_integrations.components.retrievers.qdrant import (
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 
 from kb.config import Settings
-from kb.language import Analysers
-from kb.retrieval import RankFuser, RankingFuser
-from kb.sentences import PassageEmbedder
-from kb.snapshot import SnapshotEmbeddingRetriever, SnapshotHolder, SnapshotSparseRetriever
-from kb.sparse import BM25QueryEncoder, BM25SparseEncoder
+from kb.models.passages import PassageEmbedder
+from kb.search.fusion import RankFuser, RankingFuser
+from kb.search.snapshot import SnapshotEmbeddingRetriever, SnapshotHolder, SnapshotSparseRetriever
+from kb.search.sparse import BM25QueryEncoder, BM25SparseEncoder
+from kb.text.language import Analysers
 
 
 def build_indexing_pipeline(settings: Settings, store: QdrantDocumentStore, *, progress_bar: bool) -> Pipeline:

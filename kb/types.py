@@ -7,6 +7,9 @@ from typing import Any
 
 from haystack import Document
 
+# The languages Majakka writes and answers in (material in others is indexed, answers come in these).
+LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")
+
 
 @dataclass(frozen=True)
 class Passage:

@@ -9,9 +9,14 @@ from typing import Any
 
 import pytest
 
-from ingest.indexer import IngestReport
-from kb.config import PROJECT_ROOT, Settings
-from kb.embedding import Encoder, QueryEncoder, build_query_encoder
+from kb.environment import configure_environment
+
+configure_environment()  # before any module below loads Haystack or transformers
+
+
+from ingest.indexer import IngestReport  # noqa: E402
+from kb.config import PROJECT_ROOT, Settings  # noqa: E402
+from kb.models.encoders import Encoder, QueryEncoder, build_query_encoder  # noqa: E402
 
 FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -74,7 +79,7 @@ def fixture_corpus(tmp_path: Path) -> Path:
 def ingest_into(settings: Settings, paths: list[Path], **kwargs: Any) -> IngestReport:
     """Ingest ``paths`` with the real model into the embedded Qdrant of ``settings``, closing the client after."""
     from ingest.indexer import Indexer
-    from kb.store import open_client
+    from kb.search.store import open_client
 
     client = open_client(settings)
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.cli import main
+from majakka.cli import main
 from tests.conftest import MODEL_DIR
 
 
@@ -38,7 +38,7 @@ def test_cli_error_is_one_line_and_exit_1(cli_env: None, tmp_path: Path, capsys:
 
 def test_cli_locked_store_says_what_to_do(cli_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from kb.config import Settings
-    from kb.store import open_client
+    from kb.search.store import open_client
 
     settings = Settings(data_dir=tmp_path / "d")
     holder = open_client(settings)

@@ -9,16 +9,16 @@ import numpy as np
 import simplemma
 import snowballstemmer
 
+from evals.evaluation import SetResult, gold_queries
 from kb.config import Settings
-from kb.evaluation import SetResult, gold_queries
 from kb.knowledge_base import KnowledgeBase
-from kb.language import STOPWORDS, Analysers, FinnishAnalyser, words
-from kb.sparse import bm25_vector, query_vector
+from kb.search.sparse import bm25_vector, query_vector
+from kb.text.language import STOPWORDS, Analysers, FinnishAnalyser, words
 from kb.types import Passage
 
 s = Settings()
 kb = KnowledgeBase(s)
-snap = kb.snapshot.current()
+snap = kb.hybrid.snapshot.current()
 fi_docs = [d for d in snap.documents]
 voikko = FinnishAnalyser()
 stem = snowballstemmer.stemmer("finnish")

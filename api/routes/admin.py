@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 
 from api.deps import get_kb
+from ingest.indexer import Indexer
 from kb.errors import KbError
 from kb.knowledge_base import KnowledgeBase
 
@@ -56,7 +57,7 @@ class ReindexJob:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REINDEX_NICENESS)
         began = time.time()
         try:
-            report = kb.reindex()
+            report = kb.rebuild(lambda store: Indexer(kb.settings, store.client).ingest(list(kb.settings.sources)))
             self.last = {
                 "ok": True,
                 "finished": time.time(),
@@ -80,11 +81,7 @@ def reindex(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> 
 @router.get("/stats", dependencies=[Depends(require_admin)])
 def stats(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> dict[str, Any]:
     """Index generation, passage count, cache figures and the last reindex."""
-    generation = kb.generation()
     return {
-        "generation": generation,
-        # Counted through the alias: a reindex may swap in and drop generations between these two lines.
-        "passages": kb.client.count(kb.settings.qdrant.collection).count if generation else 0,
-        "cache": {"entries": len(kb.results), "hits": kb.results.hits, "misses": kb.results.misses},
+        **kb.stats(),
         "reindex": {"running": request.app.state.reindex_job.running, "last": request.app.state.reindex_job.last},
     }

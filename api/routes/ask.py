@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 
-from api.deps import client_wait, get_kb
+from api.deps import client_wait, get_kb, too_many_requests
 from api.logs import REQUEST_LOGGER
 from api.schemas import AskRequest, AskResponse, ErrorResponse
 from kb.knowledge_base import KnowledgeBase
-from kb.safety import DangerDetector
+from kb.safety.detector import DangerDetector
 
 router = APIRouter(prefix="/api/v1", tags=["answers"])
 log = logging.getLogger(REQUEST_LOGGER)
@@ -36,11 +35,7 @@ async def ask(request: AskRequest, http: Request, kb: Annotated[KnowledgeBase, D
     wait = client_wait(http)
     if wait > 0:
         if not DangerDetector.lexicon_hit(request.question):
-            raise HTTPException(
-                status_code=429,
-                detail="Too many requests; please wait a moment and try again.",
-                headers={"Retry-After": str(max(1, math.ceil(wait)))},
-            )
+            raise too_many_requests(wait)
         answer = kb.help_only(request.question, language=request.language, audience=request.audience)
         help_only = True
     else:

@@ -19,8 +19,8 @@ def healthz(request: Request) -> JSONResponse:
         detail = getattr(request.app.state, "startup_error", None) or "loading the model and the index"
         return JSONResponse(HealthResponse(status="starting", detail=detail).model_dump(), status_code=503)
     try:
-        served = kb.catalog.served()
-        count = kb.client.count(served).count if served else 0
+        served = kb.ready()
+        count = kb.stats()["passages"] if served else 0
     except KbError as exc:
         return JSONResponse(HealthResponse(status="unavailable", detail=str(exc)).model_dump(), status_code=503)
     if not served:

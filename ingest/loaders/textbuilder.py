@@ -11,8 +11,7 @@ from typing import Any
 
 from ingest.document import LoadedDocument, Section
 from kb.errors import LoaderError
-
-LANGUAGES = frozenset({"fi", "sv", "en"})
+from kb.types import LANGUAGES
 
 # Unicode spaces (no-break, thin, narrow no-break ...) become plain spaces so that "52 b §" written with a
 # thin space (as in some Finlex files) matches "52 b §" typed by a person.

@@ -20,8 +20,8 @@ from qdrant_client.http.exceptions import ResponseHandlingException
 
 from api.app import create_app
 from api.routes.pages import PAGE_CSP
-from kb.embedding import Encoder
 from kb.knowledge_base import KnowledgeBase
+from kb.models.encoders import Encoder
 from tests.conftest import copy_fixture_index, make_settings
 
 RECOVERY_SECONDS = 120
@@ -96,7 +96,7 @@ def test_faults_store_failing_while_serving_is_503_then_recovers(
         assert client.post("/api/v1/ask", json=QUESTION).status_code == 200
 
         with pytest.MonkeyPatch.context() as monkeypatch:  # undone at the end of the block: the fault goes away
-            fail_every_call(kb.client, monkeypatch)
+            fail_every_call(kb.store.client, monkeypatch)
             health = client.get("/healthz")
             assert health.status_code == 503 and health.json()["status"] == "unavailable"
             ask = client.post("/api/v1/ask", json={"question": "Is the helpline free of charge?", "language": "en"})

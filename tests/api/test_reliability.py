@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from kb.embedding import Encoder
 from kb.knowledge_base import KnowledgeBase
+from kb.models.encoders import Encoder
 from tests.conftest import FIXTURE_CORPUS, ingest_into, make_settings
 
 TOKEN = "s3cret-admin-token"

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from kb.embedding import Encoder
 from kb.knowledge_base import KnowledgeBase
+from kb.models.encoders import Encoder
 from tests.conftest import copy_fixture_index, make_settings
 
 TOKEN = "fuzz-admin-token"

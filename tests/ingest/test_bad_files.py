@@ -12,8 +12,8 @@ import pytest
 
 from ingest.indexer import MAX_FILE_BYTES, IngestReport
 from kb.config import Settings
-from kb.embedding import Encoder
 from kb.knowledge_base import KnowledgeBase
+from kb.models.encoders import Encoder
 from tests.conftest import ingest_into
 
 GOOD = {
@@ -112,7 +112,7 @@ def test_bad_files_later_never_remove_what_was_indexed(settings: Settings, bad_c
 
 def test_bad_files_size_limit_is_configurable(settings: Settings, bad_corpus: Path) -> None:
     from ingest.indexer import Indexer
-    from kb.store import open_client
+    from kb.search.store import open_client
 
     client = open_client(settings)
     try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from ingest.chunking import StructuredChunker, sentences
+from ingest.chunking import StructuredChunker
 from ingest.document import LoadedDocument, Section
+from kb.text.spans import sentences
 
 
 def words(n: int, word: str = "sana") -> str:

@@ -9,10 +9,10 @@ import pytest
 
 from ingest.indexer import IngestReport
 from kb.config import Settings
-from kb.embedding import Encoder
 from kb.errors import IngestError
 from kb.knowledge_base import KnowledgeBase
-from kb.store import open_client
+from kb.models.encoders import Encoder
+from kb.search.store import open_client
 from tests.conftest import ingest_into
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from haystack import Document
 
-from kb.answer import _cites, _continues, _references, question_types
-from kb.gold import supported
+from evals.gold import supported
+from kb.answers.question import cites, continues, named_references, question_types
 
 
 @pytest.mark.parametrize(
@@ -27,18 +27,18 @@ def test_answer_pronoun_led_sentence_continues_the_one_before() -> None:
     text = "Uhrille voidaan antaa harkinta-aika. Se kestää enintään kuusi kuukautta.\n\nSe on uusi kappale."
     first_end = text.index(".") + 1
     second = text.index("Se kestää")
-    assert _continues(text, first_end, second, "fi")
-    assert not _continues(text, text.index("kuukautta.") + 10, text.index("Se on"), "fi")  # a new paragraph
+    assert continues(text, first_end, second, "fi")
+    assert not continues(text, text.index("kuukautta.") + 10, text.index("Se on"), "fi")  # a new paragraph
     plain = "The period is lawful residence. Victims decide whether to cooperate."
-    assert not _continues(plain, plain.index(".") + 1, plain.index("Victims"), "en")
+    assert not continues(plain, plain.index(".") + 1, plain.index("Victims"), "en")
 
 
 def test_answer_named_section_is_recognised() -> None:
-    references = _references("Vilka uppgifter har hjälpsystemet enligt 33 § i mottagandelagen?")
+    references = named_references("Vilka uppgifter har hjälpsystemet enligt 33 § i mottagandelagen?")
     assert references == {"33§"}
-    assert _cites(Document(content="…", meta={"section": "33 § Hjälpsystemets uppgifter"}), references)
-    assert not _cites(Document(content="…", meta={"section": "133 § Något annat"}), references)
-    assert _cites(Document(content="…", meta={"section": "KKO:2022:2"}), _references("Mistä KKO:2022:2 oli kyse?"))
+    assert cites(Document(content="…", meta={"section": "33 § Hjälpsystemets uppgifter"}), references)
+    assert not cites(Document(content="…", meta={"section": "133 § Något annat"}), references)
+    assert cites(Document(content="…", meta={"section": "KKO:2022:2"}), named_references("Mistä KKO:2022:2 oli kyse?"))
 
 
 def test_answer_gold_phrase_alternatives() -> None:

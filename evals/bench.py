@@ -7,7 +7,7 @@ Method (also printed in the report):
 - HTTP on loopback: `kb serve` as its own process; GET /api/v1/search and POST /api/v1/ask at concurrency 1, 8
   and 32, each level bounded by a request count and a time limit; latency p50/p95, throughput, errors;
   start-up time to a ready /healthz; the server's peak resident memory (VmHWM). The baseline server
-  (kb.bench_baseline) gets the same search load. The server runs with its caches OFF (KB_CACHE__SIZE=0), so
+  (evals.bench_baseline) gets the same search load. The server runs with its caches OFF (KB_CACHE__SIZE=0), so
   the repeated gold questions are computed every time. Medians and ratios come from this one run.
 """
 
@@ -29,8 +29,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from evals.gold import load_gold
 from kb.config import Settings
-from kb.gold import load_gold
 
 LEVELS = {1: 200, 8: 600, 32: 1200}  # concurrency → requests
 TIME_LIMIT = 60.0  # seconds per level at most
@@ -161,12 +161,12 @@ def measure_server(command: list[str], port: int, texts: list[str], *, with_ask:
 
 def run(settings: Settings) -> dict[str, Any]:
     """Run every measurement; returns the results as a dict."""
+    from evals.bench_baseline import build_baseline
     from ingest.indexer import Indexer
-    from kb.bench_baseline import build_baseline
     from kb.knowledge_base import KnowledgeBase
-    from kb.store import IndexCatalog, open_client
+    from kb.search.store import open_client
 
-    questions = [q for q in load_gold()]
+    questions = load_gold(settings.gold)
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "method": __doc__}
     work = Path(tempfile.mkdtemp(prefix="majakka-bench-"))
     data_dir = work / "data"
@@ -177,7 +177,7 @@ def run(settings: Settings) -> dict[str, Any]:
             indexer = Indexer(bench_settings, client)
             first = indexer.ingest(list(settings.sources))
             again = indexer.ingest(list(settings.sources))
-            collection = IndexCatalog(client, settings.qdrant.collection).served()
+            collection = indexer.catalog.served()
         finally:
             client.close()
         results["ingest"] = {
@@ -225,7 +225,7 @@ def run(settings: Settings) -> dict[str, Any]:
 
         texts = [q.question for q in questions]
         port = free_port()
-        env_cmd = [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        env_cmd = [sys.executable, "-m", "majakka.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)]
         os.environ["KB_EMBEDDING__MODEL"] = str(settings.model_dir)
         # One load generator on loopback is one client: lift the per-client rate limit for the measurement.
         os.environ["KB_API__RATE"] = "1000000"
@@ -235,7 +235,7 @@ def run(settings: Settings) -> dict[str, Any]:
 
         port = free_port()
         base_cmd = [
-            sys.executable, "-m", "kb.bench_baseline",
+            sys.executable, "-m", "evals.bench_baseline",
             "--data-dir", str(data_dir),
             "--collection", str(collection),
             "--port", str(port),

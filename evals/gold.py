@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb.config import PROJECT_ROOT
-
-GOLD_FILE = PROJECT_ROOT / "corpus" / "eval" / "gold.jsonl"
+SPLITS = ("dev", "heldout")
 ANSWERABLE = {"public", "staff", "harmless_alarming"}
 
 
@@ -28,6 +26,7 @@ class GoldQuestion:
     # One phrase, or alternatives that state the same fact in another inflection or wording of the sources
     # ("kuusi kuukautta" / "kuuden kuukauden").
     must_contain: str | list[str] | None
+    split: str  # "dev": tune on it; "heldout": gate on it (corpus/eval/README.md)
 
     @property
     def answerable(self) -> bool:
@@ -35,13 +34,17 @@ class GoldQuestion:
         return self.category in ANSWERABLE
 
 
-def load_gold(path: Path = GOLD_FILE) -> list[GoldQuestion]:
-    """Every gold question."""
+def load_gold(folder: Path, split: str | None = None) -> list[GoldQuestion]:
+    """Return the gold questions of ``folder``/gold.jsonl: one split (``dev`` or ``heldout``), or all."""
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"unknown gold split {split!r}; one of {SPLITS}")
     questions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in (folder / "gold.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
-            questions.append(GoldQuestion(**{k: row.get(k) for k in GoldQuestion.__dataclass_fields__}))
+            question = GoldQuestion(**{k: row.get(k) for k in GoldQuestion.__dataclass_fields__})
+            if split is None or question.split == split:
+                questions.append(question)
     return questions
 
 

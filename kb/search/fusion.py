@@ -82,7 +82,7 @@ class Ranking:
     ``dense`` holds each row's own dense cosine (0 when the dense side did not find it).
     """
 
-    source: Any  # the kb.snapshot.Snapshot the rows belong to
+    source: Any  # the kb.search.snapshot.Snapshot the rows belong to
     rows: np.ndarray
     scores: np.ndarray
     dense: np.ndarray | None = None

@@ -7,6 +7,7 @@ reader never sees a half-written index and a failed ingest leaves the old one se
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,8 +19,6 @@ from qdrant_client.http import models as rest
 
 from kb.config import Settings
 from kb.errors import StoreError, StoreLockedError
-
-EMBEDDING_DIM = 384
 
 
 def open_client(settings: Settings) -> QdrantClient:
@@ -54,9 +53,10 @@ def open_client(settings: Settings) -> QdrantClient:
 class IndexCatalog:
     """Which physical collection the alias serves, and building or dropping generations."""
 
-    def __init__(self, client: QdrantClient, alias: str) -> None:
+    def __init__(self, client: QdrantClient, alias: str, dimension: int) -> None:
         self.client = client
         self.alias = alias
+        self.dimension = dimension
 
     def served(self) -> str | None:
         """Return the physical collection behind the alias, or None before the first ingest."""
@@ -78,7 +78,7 @@ class IndexCatalog:
         name = f"{self.alias}-{time.strftime('%Y%m%d%H%M%S')}-{time.monotonic_ns() % 1_000_000:06d}"
         self.client.create_collection(
             collection_name=name,
-            vectors_config={DENSE_VECTORS_NAME: rest.VectorParams(size=EMBEDDING_DIM, distance=rest.Distance.COSINE)},
+            vectors_config={DENSE_VECTORS_NAME: rest.VectorParams(size=self.dimension, distance=rest.Distance.COSINE)},
             sparse_vectors_config={SPARSE_VECTORS_NAME: rest.SparseVectorParams(modifier=rest.Modifier.IDF)},
         )
         return name
@@ -114,20 +114,61 @@ class IndexCatalog:
                 return
 
 
-def document_store(client: QdrantClient, collection: str) -> QdrantDocumentStore:
-    """Build a Haystack document store over ``collection`` (an alias or a physical name) sharing ``client``.
+class SharedClientDocumentStore(QdrantDocumentStore):
+    """A Haystack document store over ``collection`` (an alias or a physical name) that uses a given client.
 
-    The embedded Qdrant folder admits one client per process, so every store shares the engine's client
-    rather than opening its own; the collection is created by ``IndexCatalog``, never by the store.
+    The embedded Qdrant folder admits one client per process, so every store shares the engine's client rather
+    than opening its own; the collection is created by ``IndexCatalog``, never by the store.
     """
-    store = QdrantDocumentStore(
-        location=":memory:",
-        index=collection,
-        embedding_dim=EMBEDDING_DIM,
-        use_sparse_embeddings=True,
-        sparse_idf=True,
-        progress_bar=False,
-        write_batch_size=256,
-    )
-    store._client = client  # see docstring: share the one client
-    return store
+
+    def __init__(self, client: QdrantClient, collection: str, dimension: int) -> None:
+        super().__init__(
+            index=collection,
+            embedding_dim=dimension,
+            use_sparse_embeddings=True,
+            sparse_idf=True,
+            progress_bar=False,
+            write_batch_size=256,
+        )
+        self._shared = client
+
+    def _initialize_client(self) -> None:
+        # The store's one hook for its client: hand it the shared one, and set up no collection.
+        self._client = self._shared
+
+    def close(self) -> None:
+        """Keep the shared client open: its owner, a ``Store``, closes it."""
+
+
+class Store:
+    """The Qdrant client of one process, the lock that serialises the embedded engine, and the served index.
+
+    Args:
+        settings: where Qdrant is (``KB_QDRANT__*``).
+        dimension: the embedding model's vector size (read from the installed model).
+    """
+
+    def __init__(self, settings: Settings, dimension: int) -> None:
+        self.client = open_client(settings)
+        self.alias = settings.qdrant.collection
+        self.dimension = dimension
+        # The embedded engine is not thread-safe; every access from serving threads takes this lock.
+        self.lock = threading.RLock()
+        self.catalog = IndexCatalog(self.client, self.alias, dimension)
+        self.documents = SharedClientDocumentStore(self.client, self.alias, dimension)
+
+    def served(self) -> str | None:
+        """Return the physical collection being served, or None (see ``IndexCatalog.served``)."""
+        with self.lock:
+            return self.catalog.served()
+
+    def count(self) -> int:
+        """Count the passages of the served index (through the alias, so a swap between calls is harmless)."""
+        with self.lock:
+            if self.catalog.served() is None:
+                return 0
+            return int(self.client.count(self.alias).count)
+
+    def close(self) -> None:
+        """Release the client (the embedded folder can then be opened by another process)."""
+        self.client.close()

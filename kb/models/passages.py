@@ -7,7 +7,6 @@ once and no passage text is re-embedded per request. Vectors are stored int8-qua
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -16,70 +15,9 @@ from typing import Any
 import numpy as np
 from haystack import Document, component
 
-from ingest.chunking import Span, sentences
 from kb.config import Settings
-from kb.embedding import PASSAGE_META_FIELDS, load_sentence_transformer, require_model
-
-# "(Lähde: …)", "(Källa: …)", "(Source: …)": our guides' references; they back a sentence but are not one.
-REFERENCE = re.compile(r"\s*\((?:Lähde|Lähteet|Källa|Källor|Source|Sources):[^()]*(?:\([^()]*\)[^()]*)*\)\s*$")
-_BULLET = re.compile(r"^\s*(?:[-•*]|\d+[.)])\s+")
-MIN_CHARS = 12
-
-
-def answer_spans(text: str, headings: tuple[str, ...] = ()) -> list[Span]:
-    """Sentences that can stand in an answer.
-
-    Cut at line breaks too; bullets and source references are trimmed; headings and fragments under four words
-    are left out. The sentence that leads into a bullet list and the list form one unit (up to 80 words), so a
-    list item never stands in an answer without the sentence that explains it.
-    """
-    skip = {h.strip() for h in headings if h}
-    lines: list[tuple[int, int, bool]] = []  # start, end, is a bullet
-    offset = 0
-    for line in text.split("\n"):
-        start, end = offset, offset + len(line)
-        offset = end + 1
-        bullet = _BULLET.match(line)
-        lines.append((start + (bullet.end() if bullet else 0), end, bool(bullet)))
-
-    spans: list[Span] = []
-    i = 0
-    while i < len(lines):
-        start, end, _ = lines[i]
-        pieces = sentences(text, start, end)
-        first = i + 1
-        while first < len(lines) and lines[first][0] == lines[first][1]:  # blank lines between lead-in and list
-            first += 1
-        j = first
-        while j < len(lines) and lines[j][2]:
-            j += 1
-        lead_in = text[pieces[-1].start : pieces[-1].end].strip() if pieces else ""
-        if lead_in and lead_in not in skip and not lines[i][2] and j > first:
-            for piece in pieces[:-1]:
-                _keep(text, piece, skip, spans)
-            unit = _trimmed(text, Span(pieces[-1].start, lines[j - 1][1]))
-            if len(text[unit.start : unit.end].split()) <= 80:
-                spans.append(unit)
-            i = j
-            continue
-        for piece in pieces:
-            _keep(text, piece, skip, spans)
-        i += 1
-    return spans
-
-
-def _trimmed(text: str, span: Span) -> Span:
-    """Return the span without a trailing source reference."""
-    reference = REFERENCE.search(text[span.start : span.end])
-    return Span(span.start, span.start + reference.start()) if reference else span
-
-
-def _keep(text: str, span: Span, skip: set[str], spans: list[Span]) -> None:
-    span = _trimmed(text, span)
-    sentence = text[span.start : span.end].strip()
-    if len(sentence) < MIN_CHARS or len(sentence.split()) < 4 or sentence.endswith(":") or sentence in skip:
-        return
-    spans.append(span)
+from kb.models.encoders import PASSAGE_META_FIELDS, load_sentence_transformer, require_model
+from kb.text.spans import Span, answer_spans
 
 
 def pack_vectors(vectors: np.ndarray) -> str:
@@ -100,7 +38,7 @@ def unpack_spans(packed: str) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=1024)
-def unpack_vectors(packed: str, dim: int = 384) -> np.ndarray:
+def unpack_vectors(packed: str, dim: int) -> np.ndarray:
     """base64 int8 → float32 vectors (n × dim), re-normalised; read-only.
 
     Cached: the same passages come back question after question, and a served passage's string is one object,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.config import Settings
+from kb.environment import configure_environment
 from kb.errors import ConfigError, KbError
 
 
@@ -27,8 +28,8 @@ def _progress() -> bool:
 
 def cmd_model_install(args: argparse.Namespace) -> int:
     """Run `kb model install`: convert the bundled model and export its ONNX question encoder."""
-    from kb.embedding import install_model
-    from kb.onnx_encoder import export_onnx
+    from kb.models.encoders import install_model
+    from kb.models.onnx import export_onnx
 
     settings = _settings(args)
     say = (lambda m: print(f"kb model install: {m}", file=sys.stderr)) if _progress() else None
@@ -41,7 +42,7 @@ def cmd_model_install(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Run `kb ingest`: index the given paths (none: the configured sources) and report what was done."""
     from ingest.indexer import Indexer
-    from kb.store import open_client
+    from kb.search.store import open_client
 
     settings = _settings(args)
     paths = [Path(p) for p in args.paths] or list(settings.sources)
@@ -103,7 +104,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run `kb eval`: evaluate the chosen sets (default all), print the report and write it under ``--reports``."""
-    from kb.eval_report import markdown, run_all, write_reports
+    from evals.report import markdown, run_all, write_reports
 
     unknown = set(args.sets) - {"gold", "swequad", "xquad", "tatoeba"}
     if unknown:
@@ -120,7 +121,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run `kb bench`: run every measurement, print the report and write it under ``--reports``."""
-    from kb.bench import markdown, run, write_reports
+    from evals.bench import markdown, run, write_reports
 
     results = run(_settings(args))
     paths = write_reports(results, Path(args.reports))
@@ -138,6 +139,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_request_log()
+    if settings.embedding.query_backend == "onnx":
+        import torch
+
+        # In a server torch only embeds passages (an admin reindex; questions go through ONNX): one thread leaves
+        # the other core to the questions. Set once, before serving, for the whole process.
+        torch.set_num_threads(1)
     host = args.host or settings.api.host
     port = args.port or settings.api.port
     uvicorn.run(
@@ -206,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``kb``."""
+    configure_environment()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:

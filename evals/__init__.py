@@ -1,0 +1,1 @@
+"""Evaluation and benchmarks: retrieval and answer quality, speed and memory (they use kb, ingest and api)."""

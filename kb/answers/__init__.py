@@ -1,0 +1,1 @@
+"""Answers: curated answer cards, question analysis, extract composition, citations and parallel passages."""

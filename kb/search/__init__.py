@@ -1,0 +1,1 @@
+"""Finding passages: the store (embedded or server), the in-memory snapshot, the sparse side, fusion, caches."""

@@ -1,0 +1,114 @@
+"""Hybrid search over the served index: the retrieval pipeline run on the snapshot or on Qdrant, and twin lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from haystack import Document
+
+from kb.config import Settings
+from kb.errors import StoreError
+from kb.pipelines import build_retrieval_pipeline
+from kb.search.snapshot import SnapshotHolder
+from kb.search.store import Store
+from kb.search.twins import address_filter, twin_address
+from kb.text.language import Analysers
+
+NO_INDEX = "no index is served yet; run `kb ingest`"
+
+
+class HybridSearch:
+    """Dense + BM25 retrieval fused by rank, from the in-memory snapshot (embedded Qdrant) or from Qdrant itself."""
+
+    def __init__(self, settings: Settings, store: Store, analysers: Analysers) -> None:
+        self.store = store
+        memory = settings.retrieval_backend == "memory"
+        self.snapshot = SnapshotHolder(store.client, store.catalog) if memory else None
+        if self.snapshot is not None:
+            self.snapshot.current()
+        self.pipeline = build_retrieval_pipeline(settings, store.documents, analysers, self.snapshot)
+        self.pipeline.warm_up()
+
+    def generation(self) -> str | None:
+        """Return the physical collection being searched; cached results belong to one generation."""
+        if self.snapshot is not None:
+            current = self.snapshot.current()
+            return current.collection if current else None
+        return self.store.served()
+
+    def refresh(self) -> None:
+        """Switch to a generation that was just swapped in."""
+        if self.snapshot is not None:
+            self.snapshot.refresh()
+
+    def retrieve(
+        self,
+        text: str,
+        embedding: np.ndarray,
+        *,
+        language: str | None,
+        top_k: int,
+        language_filter: str | None = None,
+        weights: list[float] | None = None,
+    ) -> list[Document]:
+        """Return the fused passages, best first; each carries its fused score.
+
+        ``weights``: (dense, sparse) instead of the configured ones (the evaluation's single-side baselines).
+
+        Raises:
+            StoreError: no index is served, or the store failed.
+        """
+        filters = {"field": "meta.language", "operator": "==", "value": language_filter} if language_filter else None
+        inputs: dict[str, dict[str, Any]] = {
+            "dense": {"query_embedding": embedding, "filters": filters},
+            "bm25": {"text": text, "language": language},
+            "sparse": {"filters": filters},
+            "fuser": {"top_k": top_k, "weights": weights},
+        }
+        try:
+            if self.snapshot is not None:
+                # One generation for both sides, even if a reindex swaps the alias meanwhile.
+                snapshot = self.snapshot.current()
+                if snapshot is None:
+                    raise StoreError(NO_INDEX)
+                inputs["dense"]["snapshot"] = inputs["sparse"]["snapshot"] = snapshot
+                return snapshot.passages(self.pipeline.run(inputs)["fuser"]["ranking"])
+            inputs["dense"]["query_embedding"] = embedding.tolist()
+            with self.store.lock:
+                return list(self.pipeline.run(inputs)["fuser"]["documents"])
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: Exception) -> StoreError:
+        try:
+            served = self.store.served()
+        except Exception:  # the store itself is failing; say that
+            served = "?"
+        return StoreError(NO_INDEX if served is None else f"the vector store failed: {exc}")
+
+    def twin(self, passage_id: str, language: str) -> Document | None:
+        """Find the same section of the same guide in ``language``: in the snapshot, else asked of the store.
+
+        Raises:
+            StoreError: the store failed.
+        """
+        if self.snapshot is not None:
+            snapshot = self.snapshot.current()
+            return snapshot.twin(passage_id, language) if snapshot else None
+        try:
+            return self._stored_twin(passage_id, language)
+        except Exception as exc:
+            raise StoreError(f"the vector store failed: {exc}") from exc
+
+    def _stored_twin(self, passage_id: str, language: str) -> Document | None:
+        documents = self.store.documents
+        with self.store.lock:
+            stored = documents.get_documents_by_id([passage_id])
+            address = twin_address(stored[0].meta, language) if stored else None
+            if address is None:
+                return None
+            matches = documents.filter_documents(filters=address_filter(address))
+        return min(matches, key=lambda d: d.meta.get("passage_index", 0)) if matches else None

@@ -1,0 +1,1 @@
+"""The `kb` command: above kb, ingest and api, it uses all three."""
