@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.middleware import BodySizeLimit, SecurityHeaders, Utf8JsonBody
 from api.ratelimit import TokenBucketLimiter
-from api.routes import admin, ask, feedback, health, pages, search
+from api.routes import admin, ask, feedback, health, pages, search, suggestions
 from kb.config import Settings
 from kb.environment import configure_environment
 from kb.errors import KbError, StoreError
@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(ask.router)
+    app.include_router(suggestions.router)
     app.include_router(feedback.router)
     app.include_router(pages.router)
     app.include_router(admin.router)

@@ -46,6 +46,19 @@ class ErrorResponse(BaseModel):
     detail: str | list[dict[str, object]] = Field(description="What is wrong with the request.")
 
 
+class Turn(BaseModel):
+    """An earlier turn of the conversation, as the client keeps it (the server keeps nothing)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(max_length=1000, description="What was asked.")
+    answer: str | None = Field(default=None, max_length=4000, description="What was answered (may be left out).")
+    card_id: str | None = Field(default=None, max_length=100, description="The curated answer given, if any.")
+    document_ids: list[Annotated[str, StringConstraints(max_length=300)]] = Field(
+        default_factory=list, max_length=20, description="Documents the answer cited."
+    )
+
+
 class AskRequest(BaseModel):
     """A question."""
 
@@ -69,6 +82,17 @@ class AskRequest(BaseModel):
     )
     language: Literal["fi", "sv", "en"] | None = Field(default=None, description="Answer language; null: detect.")
     audience: Literal["public", "staff"] | None = Field(default=None, description="Who asks; null: public.")
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=6,
+        description="Up to 6 earlier turns, oldest first, held by the client only: never logged or stored.",
+    )
+    ui_language: Literal["fi", "sv", "en"] | None = Field(
+        default=None, description="The language of the asker's interface, for a question too short to tell."
+    )
+    card_id: str | None = Field(
+        default=None, max_length=100, description="A suggested question the asker picked (its curated answer's id)."
+    )
 
     @field_validator("question")
     @classmethod
@@ -122,10 +146,18 @@ class HelpContactOut(BaseModel):
 class HelpBlockOut(BaseModel):
     """Emergency and helpline contacts, written by code from corpus/contacts.toml."""
 
-    language: str
+    language: str = Field(description="The language the help is written in: the message's own wherever we write it.")
     title: str
     text: str
     contacts: list[HelpContactOut]
+    direction: Literal["ltr", "rtl"] = Field(default="ltr", description="Writing direction of the help's language.")
+
+
+class SuggestionOut(BaseModel):
+    """A question to ask next, answered by a curated answer."""
+
+    card_id: str
+    question: str
 
 
 class AskResponse(BaseModel):
@@ -176,6 +208,18 @@ class AskResponse(BaseModel):
     passages: list[PassageOut]
     notice: str = Field(description="Automated answer from official material, not legal advice.")
     audience: str
+    answer_kind: Literal["card", "extract", "smalltalk", "help", "abstain"]
+    card_id: str | None = None
+    follow_ups: list[SuggestionOut] = Field(default_factory=list, max_length=4)
+    did_you_mean: list[SuggestionOut] = Field(default_factory=list, max_length=3)
+    urgency: Literal["now", "exploitation"] | None = None
+    indicators: list[str] = Field(default_factory=list, description="Names of the signs found, never any text.")
+
+
+class SuggestionsResponse(BaseModel):
+    """Questions to start a conversation with."""
+
+    suggestions: list[SuggestionOut]
 
 
 class FeedbackRequest(BaseModel):

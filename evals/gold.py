@@ -56,9 +56,25 @@ def phrases(must_contain: str | list[str] | None) -> list[str]:
 
 
 def supported(answer: dict[str, Any], phrase: str | list[str]) -> bool:
-    """One of the expected phrases is in the answer or in one of its cited quotes."""
-    haystack = " ".join([answer["answer"], *(c["quote"] for c in answer["citations"])]).casefold()
+    """One of the expected phrases is in the answer, one of its cited quotes or its help block (what a reader sees)."""
+    help_block = answer.get("help") or {}
+    shown = [help_block.get("text") or ""]
+    shown += [f"{c.get('name')} {c.get('phone') or ''} {c.get('text') or ''}" for c in help_block.get("contacts") or []]
+    haystack = " ".join([answer["answer"], *(c["quote"] for c in answer["citations"]), *shown]).casefold()
     return any(p.casefold() in haystack for p in phrases(phrase))
+
+
+def direct(answer: dict[str, Any], phrase: str | list[str]) -> bool:
+    """Tell whether the expected fact comes before the first citation marker (the answer's first sentence)."""
+    first = answer["answer"].split("[", 1)[0].casefold()
+    return any(p.casefold() in first for p in phrases(phrase))
+
+
+def mixes_languages(answer: dict[str, Any]) -> bool:
+    """Tell whether an answer asserts sentences in another language than its own (an extract quoting one)."""
+    if answer.get("answer_kind") not in (None, "extract"):
+        return False  # curated sentences are written in the answer's language
+    return any(c["language"] != answer["language"] for c in answer["citations"])
 
 
 @dataclass
@@ -80,6 +96,10 @@ class AnswerMetrics:
             "false_abstention": self.ratio("abstained_answerable", "answerable"),
             "danger_recall": self.ratio("urgent_danger", "danger"),
             "danger_false_alarms": self.counts["urgent_harmless"],
+            "card_hit_rate": self.ratio("cards", "answerable"),
+            "direct_at_1": self.ratio("direct", "answerable"),
+            "sentences_per_answer": self.ratio("sentences", "answered"),
+            "mixed_language_answers": self.counts["mixed"],
         }
 
 
@@ -101,6 +121,13 @@ def evaluate_answers(
                     c["abstained_answerable"] += 1
                 if q.must_contain and supported(answer, q.must_contain):
                     c["supported"] += 1
+                if q.must_contain and direct(answer, q.must_contain):
+                    c["direct"] += 1
+                if not answer["abstained"]:
+                    c["answered"] += 1
+                    c["sentences"] += len(answer["citations"])
+                    c["mixed"] += int(mixes_languages(answer))
+                c["cards"] += int(answer.get("answer_kind") == "card")
                 if q.category == "harmless_alarming":
                     c["harmless"] += 1
                     c["urgent_harmless"] += int(answer["urgent"])

@@ -34,7 +34,7 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
     from kb.knowledge_base import KnowledgeBase
     from kb.models.encoders import QueryEncoder
 
-    wanted = set(sets or ["gold", "swequad", "xquad", "tatoeba"])
+    wanted = set(sets or ["gold", "safety", "dialogue", "swequad", "xquad", "tatoeba"])
     results: dict[str, Any] = {}
     timings: dict[str, float] = {}
     # Questions are served by the int8 ONNX encoder; every set is also run with the full-precision one to show
@@ -53,6 +53,12 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
                 )
                 results[f"answers-{split}"] = {k: v.summary() for k, v in metrics.items()}
         timings["gold"] = time.perf_counter() - began
+
+    if wanted & {"safety", "dialogue"}:
+        began = time.perf_counter()
+        with KnowledgeBase(settings) as kb:
+            results.update(conversation_figures(kb, settings, wanted))
+        timings["safety+dialogue"] = time.perf_counter() - began
 
     if "swequad" in wanted:
         began = time.perf_counter()
@@ -92,6 +98,40 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
         timings["tatoeba"] = time.perf_counter() - began
     results["_seconds"] = {k: round(v, 1) for k, v in timings.items()}
     return results
+
+
+def conversation_figures(kb: Any, settings: Settings, wanted: set[str]) -> dict[str, Any]:
+    """Measure the danger check on the held-out safety messages, and conversations and small talk on both halves."""
+    from evals.dialogue import evaluate_conversations, evaluate_smalltalk
+    from evals.safety import evaluate_safety
+    from kb.answers.conversation import Turn
+    from kb.asking import Question
+    from kb.safety.training import load_messages
+
+    def ask(body: dict[str, Any]) -> dict[str, Any]:
+        history = tuple(
+            Turn(t["question"], t["answer"], t["card_id"], tuple(t["document_ids"])) for t in body.get("history", [])
+        )
+        answer = kb.ask(Question(body["question"], ui_language=body.get("ui_language"), history=history))
+        return dict(answer.to_dict())
+
+    out: dict[str, Any] = {}
+    if "safety" in wanted:
+        counts = evaluate_safety(
+            load_messages(settings.safety, "heldout"), lambda t: ask({"question": t}), kb.help_desk.languages
+        )
+        out["_safety-heldout"] = {g: c.summary() for g, c in counts.items()}
+    if "dialogue" in wanted:
+        for split in SPLITS:
+            conversations = evaluate_conversations(settings.gold / "conversations.jsonl", ask, split)
+            talk = evaluate_smalltalk(settings.gold / "smalltalk.jsonl", ask, split)
+            out[f"_conversations-{split}"] = {k: _without_misses(v) for k, v in conversations.items()}
+            out[f"_smalltalk-{split}"] = {k: _without_misses(v) for k, v in talk.items()}
+    return out
+
+
+def _without_misses(figures: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in figures.items() if k != "misses"}
 
 
 def _all(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -138,18 +178,53 @@ def markdown(results: dict[str, Any]) -> str:
             f"## Gold answers ({split})",
             "",
             "| language | answerable | support | out-of-scope abstention | false abstention | danger recall "
-            "| danger false alarms |",
-            "|---|---|---|---|---|---|---|",
+            "| danger false alarms | card hits | direct@1 | sentences per answer | mixed-language answers |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for language, m in sorted(results[f"answers-{split}"].items()):
             def f(v: Any) -> str:
                 return "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
             lines.append(
                 f"| {language} | {m['answerable']} | {f(m['support'])} | {f(m['out_of_scope_abstention'])} | "
-                f"{f(m['false_abstention'])} | {f(m['danger_recall'])} | {f(m['danger_false_alarms'])} |"
+                f"{f(m['false_abstention'])} | {f(m['danger_recall'])} | {f(m['danger_false_alarms'])} | "
+                f"{f(m['card_hit_rate'])} | {f(m['direct_at_1'])} | {f(m['sentences_per_answer'])} | "
+                f"{f(m['mixed_language_answers'])} |"
             )
+    lines += _conversation_tables(results)
     lines += ["", f"Seconds per set: {json.dumps(results.get('_seconds', {}))}", ""]
     return "\n".join(lines)
+
+
+def _conversation_tables(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    if "_safety-heldout" in results:
+        lines += [
+            "", "## Danger check (held-out safety messages)", "",
+            "| group | danger | harmless | recall | false alarms | tp/fn/fp/tn | now: 112 first | help in own tongue |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for group, m in results["_safety-heldout"].items():
+            c = m["confusion"]
+            lines.append(
+                f"| {group} | {m['danger']} | {m['harmless']} | {m['recall']} | {m['false_alarm_rate']} | "
+                f"{c['tp']}/{c['fn']}/{c['fp']}/{c['tn']} | {m['now_112_first']} | {m['help_in_own_language']} |"
+            )
+    for split in SPLITS:
+        conversations, talk = results.get(f"_conversations-{split}"), results.get(f"_smalltalk-{split}")
+        if not conversations or not talk:
+            continue
+        lines += [
+            "", f"## Conversations and small talk ({split})", "",
+            "| language | conversations | last turn answered | card hit | small talk handled |",
+            "|---|---|---|---|---|",
+        ]
+        for language in sorted(conversations):
+            c, t = conversations[language], talk.get(language, {})
+            lines.append(
+                f"| {language} | {c['conversations']} | {c['answered_rate']} | {c['card_hit_rate']} | "
+                f"{t.get('handled_rate')} |"
+            )
+    return lines
 
 
 def _quantisation(results: dict[str, Any]) -> list[str]:

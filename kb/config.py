@@ -118,6 +118,16 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "corpus" / "contacts.toml",
         description="The help contacts (TOML) the help block is written from.",
     )
+    answers: Path = Field(
+        default=PROJECT_ROOT / "corpus" / "answers", description="Folder of the curated answers (answer cards, TOML)."
+    )
+    safety: Path = Field(
+        default=PROJECT_ROOT / "corpus" / "safety",
+        description="Folder of the danger model's training data and the help texts (help.toml).",
+    )
+    smalltalk: Path = Field(
+        default=PROJECT_ROOT / "corpus" / "smalltalk.toml", description="Small-talk prototypes and replies (TOML)."
+    )
     gold: Path = Field(
         default=PROJECT_ROOT / "corpus" / "eval",
         description="Folder of the gold questions (gold.jsonl; each row says its split, dev or heldout).",

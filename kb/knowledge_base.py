@@ -1,12 +1,7 @@
 """The knowledge base a server or command holds: the store, the models and the ask path, opened once, closed explicitly.
 
-The ask path, top to bottom (``KnowledgeBase.ask``):
-question → embed (once) → danger check → hybrid retrieval → rerank → compose → parallel passages → help block.
-
-| number | value | why |
-|---|---|---|
-| ``ASK_CANDIDATES`` | 8 | fused passages an answer is chosen from: reranking by audience can lift a guide from rank 8 |
-| ``PASSAGES_SHOWN`` | 5 | passages listed under an answer (``passages``), as ``top_k`` for search |
+The ask path itself reads top to bottom in ``kb/asking.py``; this facade owns its resources (the store with its
+lock, the encoder's threads), caches results per generation of the index, and offers sync and async entry points.
 """
 
 from __future__ import annotations
@@ -18,24 +13,27 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from kb.answers.cards import load_cards
+from kb.answers.citations import QuoteLocator
 from kb.answers.composer import AnswerComposer
-from kb.answers.parallel import with_parallel
-from kb.answers.rerank import rerank
-from kb.answers.texts import NOTICE
+from kb.answers.matching import CardMatcher
+from kb.answers.smalltalk import SmallTalkReplies
+from kb.asking import Asker, Question
 from kb.config import Settings
 from kb.models.batching import BatchingEncoder
 from kb.models.encoders import Encoder, build_query_encoder, model_dimension
-from kb.safety.detector import DANGER_EXAMPLES, LAW_EXAMPLES, DangerDetector
+from kb.safety.detector import DangerDetector
+from kb.safety.features import MessageFeatures
 from kb.safety.help import HelpDesk
+from kb.safety.model import DangerModel
 from kb.search.cache import TTLCache, question_key
 from kb.search.hybrid import HybridSearch
 from kb.search.store import Store
 from kb.text.glossary import Glossary
 from kb.text.language import Analysers, LanguageDetector
-from kb.types import LANGUAGES, Answer, Passage
+from kb.text.normalise import normalise
+from kb.types import Answer, Passage
 
-ASK_CANDIDATES = 8
-PASSAGES_SHOWN = 5
 T = TypeVar("T")
 
 
@@ -51,22 +49,31 @@ class KnowledgeBase:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="majakka-load") as pool:
             built = pool.submit(build_query_encoder, settings) if encoder is None else None
             detector = pool.submit(LanguageDetector)
-            analysers = pool.submit(Analysers)
+            loaded = pool.submit(Analysers)
             self.store = Store(settings, model_dimension(settings))
             try:
-                self.hybrid = HybridSearch(settings, self.store, analysers.result())
-                self.help_desk = HelpDesk(settings.contacts)
-                self.detector = detector.result()
+                analysers = loaded.result()
+                self.hybrid = HybridSearch(settings, self.store, analysers)
+                self.help_desk = HelpDesk(settings.contacts, settings.safety / "help.toml")
+                danger = DangerModel.load(settings.model_dir.parent)
                 self.encoder = BatchingEncoder(
                     encoder or built.result(),  # type: ignore[union-attr]
                     max_batch=settings.embedding.query_batch,
                     # Two questions encoded at once run on both cores (onnxruntime sessions are thread-safe).
                     workers=settings.embedding.query_workers if settings.embedding.query_backend == "onnx" else 1,
                 )
-                glossary = Glossary(analysers.result())
-                self.composer = AnswerComposer(analysers.result(), glossary=glossary)
-                self.danger = DangerDetector(
-                    self.encoder.encode_many(DANGER_EXAMPLES), self.encoder.encode_many(LAW_EXAMPLES)
+                cards = load_cards(settings.answers)
+                self.asker = Asker(
+                    detector=detector.result(),
+                    embed=self.embed,
+                    danger=DangerDetector(danger, MessageFeatures(analysers)),
+                    help_desk=self.help_desk,
+                    smalltalk=SmallTalkReplies(settings.smalltalk, self.encoder.encode_many),
+                    cards=cards,
+                    matcher=CardMatcher.build(cards, self.encoder.encode_many, analysers, settings.model_dir.parent),
+                    search=self.hybrid,
+                    composer=AnswerComposer(analysers, glossary=Glossary(analysers)),
+                    locator=QuoteLocator(self.hybrid.passages_of, self.hybrid.generation),
                 )
             except BaseException:
                 self.close()
@@ -108,25 +115,21 @@ class KnowledgeBase:
         self.results.clear()
         return result
 
-    def language_of(self, text: str, requested: str | None) -> str:
-        """Return the requested language, else the detected one (fi, sv or en)."""
-        return requested if requested in LANGUAGES else self.detector.detect_supported(text)
-
-    def embed(self, question: str) -> np.ndarray:
-        """Embed the question, once per distinct question while cached."""
-        key = question_key(question)
+    def embed(self, text: str) -> np.ndarray:
+        """Embed a (normalised) question, once per distinct text while cached."""
+        key = question_key(text)
         vector = self.embeddings.get(key)
         if vector is None:
-            vector = self.encoder.encode(question)
+            vector = self.encoder.encode(text)
             self.embeddings.put(key, vector)
         return vector
 
-    async def embed_async(self, question: str) -> np.ndarray:
+    async def embed_async(self, text: str) -> np.ndarray:
         """``embed`` for an event loop: no thread waits while the encoder works."""
-        key = question_key(question)
+        key = question_key(text)
         vector = self.embeddings.get(key)
         if vector is None:
-            vector = await self.encoder.encode_async(question)
+            vector = await self.encoder.encode_async(text)
             self.embeddings.put(key, vector)
         return vector
 
@@ -134,103 +137,55 @@ class KnowledgeBase:
         self, query: str, *, k: int | None = None, language: str | None = None, embedding: np.ndarray | None = None
     ) -> list[Passage]:
         """Find the best passages for ``query``, optionally only in ``language``."""
+        query = normalise(query)
         top_k = k or self.settings.retrieval.top_k
         key = question_key(query, "search", top_k, language, self.hybrid.generation())
         cached = self.results.get(key)
         if cached is not None:
             return list(cached)
         embedding = self.embed(query) if embedding is None else embedding
-        language_of_query = self.language_of(query, language)
-        fused = self.hybrid.retrieve(
-            query, embedding, language=language_of_query, top_k=top_k, language_filter=language
-        )
+        query_language = language or self.asker.detector.detect_supported(query)
+        fused = self.hybrid.retrieve(query, embedding, language=query_language, top_k=top_k, language_filter=language)
         passages = [Passage.from_document(d) for d in fused]
         self.results.put(key, tuple(passages))
         return passages
 
-    def ask(
-        self,
-        question: str,
-        *,
-        language: str | None = None,
-        audience: str | None = None,
-        embedding: np.ndarray | None = None,
-    ) -> Answer:
-        """Answer with cited extracts; the help block first when the question suggests danger."""
-        audience = audience or "public"
-        key = question_key(question, "ask", language, audience, self.hybrid.generation())
+    def ask(self, question: str | Question, *, embedding: np.ndarray | None = None, **fields: Any) -> Answer:
+        """Answer a question (text, or a ``Question`` with history and the rest); the help first when in danger."""
+        given = {name: value for name, value in fields.items() if value is not None}
+        q = question if isinstance(question, Question) else Question(question, **given)
+        key = question_key(repr(q), "ask", self.hybrid.generation())
         cached = self.results.get(key)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        answer_language = self.language_of(question, language)
-        embedding = self.embed(question) if embedding is None else embedding
-        signal = self.danger.assess(question, embedding)
-        fused = self.hybrid.retrieve(question, embedding, language=answer_language, top_k=ASK_CANDIDATES)
-        documents = rerank(fused, answer_language, audience)
-        composition = self.composer.compose(question, embedding, documents, answer_language, audience)
-        citations = [with_parallel(c, answer_language, self.hybrid.twin) for c in composition.citations]
-        help_block = None
-        if signal.urgent or composition.abstained:
-            help_block = self.help_desk.block(answer_language, urgent=signal.urgent, audience=audience)
-        text = composition.text
-        if help_block is not None and signal.urgent and composition.abstained:
-            text = help_block.text  # someone in danger reads the help first; "not in the material" is in the way
-        answer = Answer(
-            answer=text,
-            language=answer_language,
-            abstained=composition.abstained,
-            urgent=signal.urgent,
-            help=help_block,
-            citations=citations,
-            passages=[Passage.from_document(d) for d in documents[:PASSAGES_SHOWN]],
-            notice=NOTICE[answer_language],
-            audience=audience,
-            flags={
-                "danger_lexicon": signal.lexicon,
-                "danger_similarity": round(signal.similarity, 4),
-                "evidence": round(composition.evidence, 4),
-                "coverage": round(composition.coverage, 4),
-            },
-        )
+        answer = self.asker.ask(q, embedding)
         self.results.put(key, answer)
         return answer
 
     async def search_async(self, query: str, *, k: int | None = None, language: str | None = None) -> list[Passage]:
         """``search`` for an event loop (see ``ask_async``)."""
-        embedding = await self.embed_async(query)
+        embedding = await self.embed_async(normalise(query))
         return await self._off_loop(lambda: self.search(query, k=k, language=language, embedding=embedding))
 
-    async def ask_async(self, question: str, *, language: str | None = None, audience: str | None = None) -> Answer:
+    async def ask_async(self, question: Question) -> Answer:
         """``ask`` for an event loop.
 
         The question is embedded by the batching encoder's thread while the loop serves other requests; the rest
-        (about 2 ms of Python over the in-memory snapshot) runs on the loop itself, which saves two thread
-        hand-overs a request. Over a Qdrant server, retrieval waits on the network, so it runs in a worker thread.
+        (a few ms of Python over the in-memory snapshot) runs on the loop itself, which saves two thread hand-overs
+        a request. Over a Qdrant server, retrieval waits on the network, so it runs in a worker thread.
         """
-        embedding = await self.embed_async(question)
-        return await self._off_loop(
-            lambda: self.ask(question, language=language, audience=audience, embedding=embedding)
-        )
+        embedding = await self.embed_async(normalise(question.text))
+        return await self._off_loop(lambda: self.ask(question, embedding=embedding))
 
     async def _off_loop(self, work: Callable[[], T]) -> T:
         if self.hybrid.snapshot is not None:
             return work()
         return await asyncio.to_thread(work)
 
-    def help_only(self, question: str, *, language: str | None = None, audience: str | None = None) -> Answer:
-        """Answer with the help block alone: a message in danger that gets no full answer (e.g. rate limited)."""
-        answer_language = self.language_of(question, language)
-        audience = audience or "public"
-        help_block = self.help_desk.block(answer_language, urgent=True, audience=audience)
-        return Answer(
-            answer=help_block.text,
-            language=answer_language,
-            abstained=True,
-            urgent=True,
-            help=help_block,
-            citations=[],
-            passages=[],
-            notice=NOTICE[answer_language],
-            audience=audience,
-            flags={"danger_lexicon": True, "help_only": True},
-        )
+    def assess(self, question: str, language: str | None = None) -> Answer | None:
+        """Return the help answer when the message reads as someone in danger, else None (a rate-limited ask)."""
+        q = Question(normalise(question), language=language)
+        text = q.text
+        own, _language = self.asker.languages(q, text)
+        signal = self.asker.danger.assess(text, self.embed(text), own)
+        return self.asker.help_answer(signal, own, "public") if signal.urgent else None

@@ -108,11 +108,20 @@ class HelpBlock:
     title: str
     text: str
     contacts: list[HelpContact]
+    direction: str = "ltr"  # "rtl" for Arabic and Farsi
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A question the asker may pick next: a curated answer's id and its question in the answer's language."""
+
+    card_id: str
+    question: str
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A complete answer."""
+    """A complete answer (``answer_kind``: card, extract, smalltalk, help or abstain)."""
 
     answer: str
     language: str
@@ -123,6 +132,12 @@ class Answer:
     passages: list[Passage]
     notice: str = ""
     audience: str = "public"
+    answer_kind: str = "extract"
+    card_id: str | None = None
+    follow_ups: list[Suggestion] = field(default_factory=list)
+    did_you_mean: list[Suggestion] = field(default_factory=list)
+    urgency: str | None = None
+    indicators: list[str] = field(default_factory=list)
     flags: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

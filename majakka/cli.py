@@ -27,14 +27,18 @@ def _progress() -> bool:
 
 
 def cmd_model_install(args: argparse.Namespace) -> int:
-    """Run `kb model install`: convert the bundled model and export its ONNX question encoder."""
+    """Run `kb model install`: convert the bundled model, export its ONNX question encoder, train the danger model."""
     from kb.models.encoders import install_model
     from kb.models.onnx import export_onnx
+    from kb.safety.install import install_danger_model
 
     settings = _settings(args)
     say = (lambda m: print(f"kb model install: {m}", file=sys.stderr)) if _progress() else None
     folder = install_model(settings, force=args.force, progress=say)
     export_onnx(folder, force=args.force, progress=say)
+    trained = install_danger_model(settings, force=args.force)
+    if trained is not None and say is not None:
+        say(f"danger model trained: {json.dumps(trained)}")
     print(folder)
     return 0
 

@@ -10,6 +10,10 @@
  * Plain JavaScript, no build step. It talks only to the origin it was loaded from, keeps the conversation in memory
  * only (no cookies, no storage) and works under a strict Content-Security-Policy: no eval, no inline styles; its
  * stylesheet is linked from its own origin inside a shadow root.
+ *
+ * The conversation memory is a plain array on the widget (the last turns, sent back as "history" with each question
+ * so that a follow-up like "who decides on it?" can be understood); "Quick exit" empties it with the page. The host
+ * element's read-only property majakkaTurns says how many turns it holds (a number only, never their text).
  */
 (function () {
   "use strict";
@@ -18,6 +22,9 @@
   var VERSION = "0.1.0";
   var DEFAULT_EXIT_URL = "https://www.google.com/";
   var TIMEOUT_MS = 60000;
+  var HISTORY_TURNS = 6; // the API takes up to 6 earlier turns
+  var MAX_BODY_BYTES = 15000; // the API refuses bodies over 16 KiB; older answers' texts are left out first
+  var MAX_ANSWER_CHARS = 1000; // of each earlier answer kept (the API takes 4000)
 
   var STRINGS = {
     fi: {
@@ -48,7 +55,10 @@
       call: "Soita",
       email: "Sähköposti",
       web: "Verkkosivu",
-      hours: "Avoinna"
+      hours: "Avoinna",
+      starters: "Voit kysyä esimerkiksi",
+      next: "Kysy seuraavaksi",
+      didYouMean: "Tarkoititko?"
     },
     sv: {
       launcher: "Fråga om människohandel",
@@ -78,7 +88,10 @@
       call: "Ring",
       email: "E-post",
       web: "Webbplats",
-      hours: "Öppet"
+      hours: "Öppet",
+      starters: "Du kan till exempel fråga",
+      next: "Fråga härnäst",
+      didYouMean: "Menade du?"
     },
     en: {
       launcher: "Ask about human trafficking",
@@ -108,7 +121,10 @@
       call: "Call",
       email: "Email",
       web: "Website",
-      hours: "Open"
+      hours: "Open",
+      starters: "You could ask, for example",
+      next: "Ask next",
+      didYouMean: "Did you mean?"
     }
   };
 
@@ -137,6 +153,8 @@
   var audience = data.audience === "staff" ? "staff" : "public";
   var exitUrl = safeUrl(data.exitUrl, document.baseURI) || DEFAULT_EXIT_URL;
   var pageMode = data.mode === "page";
+  // Headings inside the chat come one level under its title (h2 in a page's widget, h1 when the chat is the page).
+  var SUBHEADING = pageMode ? "h2" : "h3";
 
   function findOwnScript() {
     var scripts = document.querySelectorAll("script[src]");
@@ -211,11 +229,40 @@
     return h("span", { className: "sr", text: text });
   }
 
+  // The languages the widget itself speaks are all written left to right; a help block may be in any language.
+  function direction(value) {
+    return value === "rtl" ? "rtl" : "ltr";
+  }
+
+  function byteLength(text) {
+    return window.TextEncoder ? new TextEncoder().encode(text).length : text.length * 3;
+  }
+
+  function stripMarkers(text) {
+    return String(text || "").replace(/\s*\[\d+\]/g, "").trim();
+  }
+
+  // The language (and writing direction) an answer's text is in: a help answer is written in the message's own
+  // language, which may be one the widget does not speak (Arabic, Farsi: right to left).
+  function answerVoice(answer) {
+    if (answer.answer_kind === "help" && answer.help && answer.help.language) {
+      return { lang: answer.help.language, dir: direction(answer.help.direction) };
+    }
+    return { lang: answer.language || null, dir: null };
+  }
+
   function Widget(host) {
+    var self = this;
     this.host = host;
     this.shadow = host.attachShadow({ mode: "open" });
     this.exchanges = 0;
     this.busy = false;
+    this.gone = false;
+    this.controller = null;
+    this.startersRequested = false;
+    // The conversation so far, oldest first (page memory only: never storage, never a cookie).
+    this.history = [];
+    Object.defineProperty(host, "majakkaTurns", { get: function () { return self.history.length; } });
     this.build();
   }
 
@@ -223,7 +270,7 @@
     var self = this;
     var link = h("link", { rel: "stylesheet", href: origin + "/widget.css?v=" + VERSION });
     // Shown once the stylesheet has loaded, so the page never sees the widget unstyled.
-    var root = h("div", { className: "root" + (pageMode ? " page" : ""), lang: lang, hidden: true });
+    var root = h("div", { className: "root" + (pageMode ? " page" : ""), lang: lang, dir: "ltr", hidden: true });
     link.addEventListener("load", function () { root.hidden = false; });
     link.addEventListener("error", function () { root.hidden = false; });
 
@@ -244,15 +291,16 @@
       h("div", { className: "actions" }, [this.exitButton, this.closeButton])
     ]);
 
+    this.intro = h("p", { className: "intro", text: t.intro });
     this.log = h("div", {
       className: "log", role: "region", "aria-label": t.conversation, tabindex: "0"
-    }, [h("p", { className: "intro", text: t.intro })]);
+    }, [this.intro]);
     // The finished answer is announced once, here (never word by word).
     this.live = h("div", { className: "sr", "aria-live": "polite", "aria-atomic": "true" });
 
     this.input = h("input", {
       id: "mj-question", type: "text", name: "question", maxlength: "1000", autocomplete: "off",
-      "aria-describedby": "mj-form-error", spellcheck: "true"
+      "aria-describedby": "mj-form-error", spellcheck: "true", dir: "auto"
     });
     this.formError = h("p", { id: "mj-form-error", className: "form-error", hidden: true });
     this.sendButton = h("button", { type: "submit", className: "send" }, [icon("send"), h("span", { text: t.send })]);
@@ -294,6 +342,9 @@
         self.close();
       }
     });
+    if (pageMode) {
+      this.loadStarters();
+    }
   };
 
   Widget.prototype.open = function () {
@@ -301,6 +352,7 @@
     this.root.classList.add("open");
     this.launcher.setAttribute("aria-expanded", "true");
     this.input.focus();
+    this.loadStarters();
   };
 
   Widget.prototype.close = function () {
@@ -310,9 +362,14 @@
     this.launcher.focus();
   };
 
-  // Leave at once: first take every word of the conversation out of the page, then replace the page (no history
-  // entry to come back to).
+  // Leave at once: first take every word of the conversation out of the page and out of memory, then replace the
+  // page (no history entry to come back to).
   Widget.prototype.quickExit = function () {
+    this.gone = true;
+    this.history.length = 0;
+    if (this.controller) {
+      this.controller.abort();
+    }
     this.shadow.replaceChildren();
     this.host.remove();
     var target = exitUrl;
@@ -341,8 +398,86 @@
     el.scrollIntoView({ block: block || "nearest", behavior: reducedMotion() ? "auto" : "smooth" });
   };
 
-  Widget.prototype.submit = function () {
+  // JSON from our own origin: no credentials, no cache, no referrer, and given up after TIMEOUT_MS.
+  Widget.prototype.request = function (path, init) {
     var self = this;
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
+    if (controller && init.method === "POST") {
+      this.controller = controller; // Quick exit stops a question on its way
+    }
+    function done() {
+      if (timer) { clearTimeout(timer); }
+      if (self.controller === controller) { self.controller = null; }
+    }
+    return fetch(origin + path, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body,
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+      signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      done();
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      return response.json();
+    }, function (error) {
+      done();
+      throw error;
+    });
+  };
+
+  // The questions to start with, shown once, under the introduction, when the panel first opens.
+  Widget.prototype.loadStarters = function () {
+    var self = this;
+    if (this.startersRequested) {
+      return;
+    }
+    this.startersRequested = true;
+    this.request("/api/v1/suggestions?language=" + encodeURIComponent(lang), { method: "GET" }).then(function (body) {
+      var items = body && Array.isArray(body.suggestions) ? body.suggestions : [];
+      var section = self.gone ? null : self.renderSuggestions(items.slice(0, 4), t.starters, "mj-start", lang);
+      if (section) {
+        self.log.insertBefore(section, self.intro.nextSibling);
+      }
+    }, function () {
+      // Without suggestions the chat works as before: nothing to tell the reader.
+    });
+  };
+
+  // A labelled group of suggested questions; each button asks its question as if it had been typed.
+  Widget.prototype.renderSuggestions = function (items, heading, headingId, language) {
+    var self = this;
+    var list = h("ul", { className: "suggestions", lang: language && language !== lang ? language : null });
+    (items || []).forEach(function (item) {
+      if (!item || typeof item.question !== "string" || !item.question.trim()) {
+        return;
+      }
+      var question = item.question.trim();
+      var cardId = typeof item.card_id === "string" ? item.card_id : null;
+      var button = h("button", { type: "button", className: "suggestion", dir: "auto" }, [question]);
+      button.addEventListener("click", function () {
+        if (self.busy) {
+          return;
+        }
+        self.showFormError("");
+        self.send(question, cardId, language);
+      });
+      list.appendChild(h("li", {}, [button]));
+    });
+    if (!list.children.length) {
+      return null;
+    }
+    return h("section", { className: "suggest", "aria-labelledby": headingId }, [
+      h(SUBHEADING, { id: headingId, text: heading }),
+      list
+    ]);
+  };
+
+  Widget.prototype.submit = function () {
     var question = this.input.value.trim();
     if (this.busy) {
       return;
@@ -353,6 +488,13 @@
       return;
     }
     this.showFormError("");
+    this.input.value = "";
+    this.send(question, null, null);
+  };
+
+  // Ask one question (typed, or a suggestion picked with its card_id), show it and then its answer.
+  Widget.prototype.send = function (question, cardId, questionLang) {
+    var self = this;
     this.busy = true;
     this.exchanges += 1;
     var id = "mj-a" + this.exchanges;
@@ -360,59 +502,106 @@
       h("p", { className: "loading" }, [h("span", { className: "dots", "aria-hidden": "true" }), t.loading])
     ]);
     var exchange = h("div", { className: "exchange", id: id }, [
-      h("div", { className: "question" }, [h("p", { className: "who", text: t.you }), h("p", { text: question })]),
+      h("div", { className: "question" }, [
+        h("p", { className: "who", text: t.you }),
+        h("p", { lang: questionLang && questionLang !== lang ? questionLang : null, dir: "auto", text: question })
+      ]),
       reply
     ]);
     this.log.appendChild(exchange);
     this.live.textContent = "";
-    this.input.value = "";
     this.scrollTo(exchange, "start");
 
-    this.ask(question).then(function (answer) {
+    this.ask(question, cardId).then(function (answer) {
+      if (self.gone) {
+        return;
+      }
       self.renderAnswer(reply, answer, id);
-      self.live.textContent = self.announcement(answer);
+      self.remember(question, answer);
+      self.announce(answer);
     }, function () {
+      if (self.gone) {
+        return;
+      }
       reply.replaceChildren(h("p", { className: "error", text: t.error }));
       self.live.textContent = t.error;
     }).then(function () {
+      if (self.gone) {
+        return;
+      }
       reply.removeAttribute("aria-busy");
       self.busy = false;
       self.scrollTo(exchange, "start");
     });
   };
 
-  Widget.prototype.ask = function (question) {
-    var controller = window.AbortController ? new AbortController() : null;
-    var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
-    return fetch(origin + "/api/v1/ask", {
+  // One turn of the conversation memory: the question, the answer's words without the [n] markers, the curated
+  // answer's id and the documents it cited.
+  Widget.prototype.remember = function (question, answer) {
+    var documentIds = [];
+    (answer.citations || []).forEach(function (c) {
+      var docId = typeof c.document_id === "string" ? c.document_id : null;
+      if (docId && docId.length <= 300 && documentIds.indexOf(docId) < 0 && documentIds.length < 20) {
+        documentIds.push(docId);
+      }
+    });
+    var cardId = typeof answer.card_id === "string" && answer.card_id.length <= 100 ? answer.card_id : null;
+    this.history.push({
+      question: question.slice(0, 1000),
+      answer: stripMarkers(answer.answer).slice(0, MAX_ANSWER_CHARS) || null,
+      card_id: cardId,
+      document_ids: documentIds
+    });
+    while (this.history.length > HISTORY_TURNS) {
+      this.history.shift();
+    }
+  };
+
+  // The request body: the last turns, made to fit the API's size limit by leaving out the earlier answers' texts
+  // first (the questions carry the context), then the oldest turns.
+  Widget.prototype.askBody = function (question, cardId) {
+    var turns = this.history.slice(-HISTORY_TURNS).map(function (turn) {
+      return {
+        question: turn.question, answer: turn.answer, card_id: turn.card_id, document_ids: turn.document_ids.slice()
+      };
+    });
+    for (;;) {
+      var body = JSON.stringify({
+        question: question, language: null, audience: audience, history: turns, ui_language: lang,
+        card_id: cardId || null
+      });
+      if (!turns.length || byteLength(body) <= MAX_BODY_BYTES) {
+        return body;
+      }
+      var withAnswer = turns.filter(function (turn) { return turn.answer !== null; })[0];
+      if (withAnswer) {
+        withAnswer.answer = null;
+      } else {
+        turns.shift();
+      }
+    }
+  };
+
+  Widget.prototype.ask = function (question, cardId) {
+    return this.request("/api/v1/ask", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ question: question, language: null, audience: audience }),
-      credentials: "omit",
-      cache: "no-store",
-      referrerPolicy: "no-referrer",
-      signal: controller ? controller.signal : undefined
-    }).then(function (response) {
-      if (timer) { clearTimeout(timer); }
-      if (!response.ok) {
-        throw new Error("HTTP " + response.status);
-      }
-      return response.json();
+      body: this.askBody(question, cardId)
     });
   };
 
-  Widget.prototype.announcement = function (answer) {
-    var parts = [];
+  // Said once in the live region: the help first when someone is in danger, then the answer, each in its language.
+  Widget.prototype.announce = function (answer) {
+    var nodes = [];
     if (answer.urgent && answer.help) {
-      parts.push(answer.help.title + ".", answer.help.text);
+      nodes.push(h("span", { lang: answer.help.language || null, dir: direction(answer.help.direction) }, [
+        answer.help.title + ". " + (answer.help.text || "")
+      ]), " ");
     }
-    parts.push(t.bot + ": " + stripMarkers(answer.answer));
-    return parts.join(" ");
+    var voice = answerVoice(answer);
+    nodes.push(t.bot + ": ", h("span", { lang: voice.lang, dir: voice.dir }, [stripMarkers(answer.answer)]));
+    this.live.replaceChildren.apply(this.live, nodes);
   };
-
-  function stripMarkers(text) {
-    return String(text || "").replace(/\s*\[\d+\]/g, "").trim();
-  }
 
   Widget.prototype.renderAnswer = function (reply, answer, id) {
     var self = this;
@@ -437,12 +626,15 @@
       return button;
     }
 
-    var answerText = h("p", { className: "answer-text", lang: answer.language || null });
+    var voice = answerVoice(answer);
+    var answerText = h("p", { className: "answer-text", lang: voice.lang, dir: voice.dir });
     String(answer.answer || "").split(/(\[\d+\])/).forEach(function (piece) {
       var match = /^\[(\d+)\]$/.exec(piece);
       if (match && citations[match[1]]) {
         var n = match[1];
-        answerText.appendChild(toggleFor(n, id + "-c" + n, [visuallyHidden(t.source + " "), n], "cite"));
+        answerText.appendChild(toggleFor(n, id + "-c" + n, [
+          h("span", { className: "sr", lang: lang, text: t.source + " " }), n
+        ], "cite"));
       } else if (piece) {
         answerText.appendChild(document.createTextNode(piece));
       }
@@ -453,6 +645,8 @@
       parts.push(this.renderHelp(answer.help, id, true));
     }
     parts.push(h("div", { className: "answer" }, [h("p", { className: "who", text: t.bot }), answerText]));
+    parts.push(this.renderSuggestions((answer.did_you_mean || []).slice(0, 3), t.didYouMean, id + "-dym",
+      answer.language));
 
     if ((answer.citations || []).length) {
       var list = h("ol", { className: "sources" });
@@ -461,8 +655,8 @@
         var where = c.section ? c.title + " — " + c.section : c.title;
         var url = safeUrl(c.url);
         var detail = h("div", { id: detailId, className: "detail", hidden: true }, [
-          h("blockquote", { lang: c.language || null }, [h("p", { text: c.quote })]),
-          h("p", { className: "where", text: where }),
+          h("blockquote", { lang: c.language || null, dir: "auto" }, [h("p", { text: c.quote })]),
+          h("p", { className: "where", dir: "auto", text: where }),
           url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, [
             t.openSource + " ", visuallyHidden(t.newTab)
           ]) : null
@@ -476,19 +670,36 @@
           detail
         ]));
       });
-      parts.push(h("div", { className: "source-list" }, [h("h3", { text: t.sources }), list]));
+      parts.push(h("div", { className: "source-list" }, [h(SUBHEADING, { text: t.sources }), list]));
     }
     if (answer.help && !answer.urgent) {
       parts.push(this.renderHelp(answer.help, id, false));
     }
     if (answer.notice) {
-      parts.push(h("p", { className: "notice", text: answer.notice }));
+      // Written in the answer's language; for a message in a language the API does not answer in, in English.
+      var noticeLang = STRINGS[answer.language] ? answer.language : "en";
+      parts.push(h("p", { className: "notice", lang: noticeLang, text: answer.notice }));
     }
-    parts.push(this.renderFeedback(answer, id));
-    reply.replaceChildren.apply(reply, parts);
+    // Small talk cites nothing, so there is nothing to rate.
+    if (answer.answer_kind !== "smalltalk") {
+      parts.push(this.renderFeedback(answer, id));
+    }
+    // What to ask next; after small talk or when the material has no answer, questions to start with.
+    var opener = answer.answer_kind === "smalltalk" || answer.answer_kind === "abstain" || answer.abstained;
+    parts.push(this.renderSuggestions((answer.follow_ups || []).slice(0, 4), opener ? t.starters : t.next,
+      id + "-next", answer.language));
+    reply.replaceChildren.apply(reply, parts.filter(Boolean));
   };
 
+  // The help block is written in the message's own language (help.language, help.direction: Arabic and Farsi are
+  // right to left); the widget's own words in it (Call, Email, …) stay in the widget's language.
   Widget.prototype.renderHelp = function (help, id, urgent) {
+    var helpLang = help.language || null;
+    var helpDir = direction(help.direction);
+    var foreign = helpDir !== "ltr" || (helpLang && helpLang !== lang);
+    function own(text) {
+      return foreign ? h("span", { lang: lang, dir: "ltr", text: text }) : text;
+    }
     var list = h("ul", { className: "contacts" });
     (help.contacts || []).forEach(function (c) {
       var tel = String(c.tel || "").replace(/[^+0-9]/g, "");
@@ -497,16 +708,20 @@
       list.appendChild(h("li", {}, [
         h("p", { className: "name", text: c.name }),
         c.text ? h("p", { text: c.text }) : null,
-        tel ? h("a", { className: "call", href: "tel:" + tel }, [icon("phone"), t.call + " " + (c.phone || tel)]) : null,
-        email ? h("p", {}, [t.email + ": ", h("a", { href: "mailto:" + email, text: email })]) : null,
+        tel ? h("a", { className: "call", href: "tel:" + tel }, [
+          icon("phone"), own(t.call), " ", h("span", { dir: "ltr", text: c.phone || tel })
+        ]) : null,
+        email ? h("p", {}, [own(t.email + ":"), " ", h("a", { href: "mailto:" + email, dir: "ltr", text: email })]) : null,
         web ? h("p", {}, [h("a", { href: web, target: "_blank", rel: "noopener noreferrer" }, [
-          t.web + " ", visuallyHidden(t.newTab)
+          own(t.web), " ", h("span", { className: "sr", lang: lang, text: t.newTab })
         ])]) : null,
-        c.hours ? h("p", { className: "hours", text: t.hours + ": " + c.hours }) : null
+        c.hours ? h("p", { className: "hours" }, [own(t.hours + ":"), " ", c.hours]) : null
       ]));
     });
-    return h("section", { className: "help" + (urgent ? " urgent" : ""), "aria-labelledby": id + "-help" }, [
-      h("h3", { id: id + "-help", text: help.title }),
+    return h("section", {
+      className: "help" + (urgent ? " urgent" : ""), "aria-labelledby": id + "-help", lang: helpLang, dir: helpDir
+    }, [
+      h(SUBHEADING, { id: id + "-help", text: help.title }),
       help.text ? h("p", { text: help.text }) : null,
       list
     ]);

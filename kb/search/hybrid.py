@@ -89,6 +89,23 @@ class HybridSearch:
             served = "?"
         return StoreError(NO_INDEX if served is None else f"the vector store failed: {exc}")
 
+    def passages_of(self, document_id: str) -> list[Document]:
+        """Return every served passage of one document, in order.
+
+        Raises:
+            StoreError: the store failed.
+        """
+        if self.snapshot is not None:
+            snapshot = self.snapshot.current()
+            return snapshot.of_document(document_id) if snapshot else []
+        filters = {"field": "meta.document_id", "operator": "==", "value": document_id}
+        try:
+            with self.store.lock:
+                found = self.store.documents.filter_documents(filters=filters)
+        except Exception as exc:
+            raise StoreError(f"the vector store failed: {exc}") from exc
+        return sorted(found, key=lambda d: d.meta.get("passage_index", 0))
+
     def twin(self, passage_id: str, language: str) -> Document | None:
         """Find the same section of the same guide in ``language``: in the snapshot, else asked of the store.
 

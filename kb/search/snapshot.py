@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ class Snapshot:
     languages: np.ndarray
     by_id: dict[str, Document]
     twins: dict[Address, Document]
+    by_document: dict[str, list[Document]] = field(default_factory=dict)
 
     def __deepcopy__(self, _memo: dict[int, Any]) -> Snapshot:
         # Read-only once loaded; passed through a pipeline as is.
@@ -90,7 +91,11 @@ class Snapshot:
         for d in sorted(documents, key=lambda d: d.meta.get("passage_index", 0)):
             for address in addresses(d.meta):
                 twins.setdefault(address, d)
-        return cls(collection, documents, dense, postings, idf, languages, {d.id: d for d in documents}, twins)
+        by_document: dict[str, list[Document]] = {}
+        for d in sorted(documents, key=lambda d: d.meta.get("passage_index", 0)):
+            by_document.setdefault(str(d.meta.get("document_id", "")), []).append(d)
+        by_id = {d.id: d for d in documents}
+        return cls(collection, documents, dense, postings, idf, languages, by_id, twins, by_document)
 
     def passages(self, ranking: Ranking) -> list[Document]:
         """Return the ranked rows as full passages, with the ranking's score.
@@ -106,6 +111,10 @@ class Snapshot:
             meta = document.meta if cosine is None else {**document.meta, "dense_score": cosine}
             passages.append(replace(document, score=score, meta=meta))
         return passages
+
+    def of_document(self, document_id: str) -> list[Document]:
+        """Return the passages of one document, in order."""
+        return self.by_document.get(document_id, [])
 
     def twin(self, passage_id: str, language: str) -> Document | None:
         """Find the same section of the same guide in ``language``.

@@ -168,11 +168,33 @@ class LanguageDetector:
         "ru", "et", "ro", "th", "vi", "uk", "de", "fr", "es", "pl", "ar", "so", "fa", "tr", "zh", "tl", "no", "da"
     )
 
+    # The languages of the help texts (corpus/safety/help.toml) besides fi, sv and en; "am" stands for text in
+    # Ethiopic script, which is then told apart as Tigrinya or not (see ``detect_message``).
+    MESSAGE_LANGUAGES = (
+        "ru", "uk", "et", "ro", "pl", "bg", "vi", "th", "tl", "zh", "ar", "fa", "so", "es", "fr", "ne", "uz", "am",
+        "de", "tr", "no", "da",
+    )
+
+    def detect_message(self, text: str) -> str:
+        """Return the language of a message among many (for help in the person's own language).
+
+        Tigrinya has no model here: text in Ethiopic script that writes "ኣ" (Tigrinya's usual spelling of the
+        glottal a) more often than "አ" (Amharic's) is taken as Tigrinya.
+        """
+        language, _probability = self._messages.classify(text)
+        if language in LANGUAGES:
+            return self.detect_supported(text)
+        if language == "am" and text.count("ኣ") >= text.count("አ"):
+            return "ti"
+        return str(language)
+
     def __init__(self) -> None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self._identifier.set_languages([*LANGUAGES, *self.OTHERS])
+        self._messages = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._messages.set_languages([*LANGUAGES, *self.MESSAGE_LANGUAGES])
 
     def detect(self, text: str) -> str:
         """Return the most likely language code of ``text``."""

@@ -51,6 +51,7 @@ QUESTION_FI = "Kuka päättää harkinta-ajan antamisesta?"
 QUESTION_SV = "Vem beslutar om betänketid?"
 QUESTION_EN = "Who decides on the reflection period?"
 DANGER_EN = "They took my passport and locked me in, help me"
+DANGER_AR = "صاحب العمل أخذ جواز سفري ولا يسمح لي بالخروج"  # my employer took my passport and will not let me out
 
 # The deepest focused element, through shadow roots.
 FOCUSED_JS = """() => {
@@ -201,14 +202,19 @@ def axe_page(browser: Browser, axe_source: str) -> Iterator[Page]:
         page.context.close()
 
 
-def ask(page: Page, label: str, send: str, question: str) -> dict[str, Any]:
-    """Type a question into the open widget, send it, wait for the rendered answer; the API's JSON."""
+def ask_full(page: Page, label: str, send: str, question: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Type a question into the open widget, send it, wait for the rendered answer; (what was sent, the answer)."""
     page.get_by_role("textbox", name=label).fill(question)
     with page.expect_response(re.compile(r"/api/v1/ask$"), timeout=ANSWER_TIMEOUT_MS) as response:
         page.get_by_role("button", name=send, exact=True).click()
     assert response.value.status == 200, response.value.text()
     expect(page.locator("majakka-chat .reply").last).not_to_have_attribute("aria-busy", "true")
-    return dict(response.value.json())
+    return dict(response.value.request.post_data_json), dict(response.value.json())
+
+
+def ask(page: Page, label: str, send: str, question: str) -> dict[str, Any]:
+    """Type a question into the open widget, send it, wait for the rendered answer; the API's JSON."""
+    return ask_full(page, label, send, question)[1]
 
 
 def shadow_eval(page: Page, script: str) -> Any:
@@ -309,6 +315,15 @@ def test_widget_is_usable_with_the_keyboard_only(page: Page, sites: Sites) -> No
     assert focused["outline"] != "none" and focused["outlineWidth"] != "0px", "focus must be visible"
 
     page.keyboard.press("Enter")
+    assert page.evaluate(FOCUSED_JS)["id"] == "mj-question"
+    # The starter questions arrive without taking the focus, and are reached with the keyboard.
+    page.locator("majakka-chat .suggestion").first.wait_for()
+    assert page.evaluate(FOCUSED_JS)["id"] == "mj-question", "the suggestions must not take the focus"
+    page.keyboard.press("Shift+Tab")
+    focused = page.evaluate(FOCUSED_JS)
+    assert focused["tag"] == "button" and "suggestion" in focused["cls"], focused
+    assert focused["outline"] != "none" and focused["outlineWidth"] != "0px", "focus must be visible"
+    page.keyboard.press("Tab")
     assert page.evaluate(FOCUSED_JS)["id"] == "mj-question"
     page.keyboard.type(QUESTION_FI)
     with page.expect_response(re.compile(r"/api/v1/ask$"), timeout=ANSWER_TIMEOUT_MS):
@@ -489,7 +504,15 @@ def test_axe_finds_no_serious_or_critical_violations(axe_page: Page, axe_source:
     page.locator("majakka-chat .launcher").wait_for()
     results["demo page, widget closed"] = run_axe(page, axe_source)
     page.get_by_role("button", name="Kysy ihmiskaupasta").click()
+    starters = page.get_by_role("region", name="Voit kysyä esimerkiksi").get_by_role("button")
+    expect(starters.first).to_be_visible()
     ask(page, "Kysymyksesi", "Lähetä", QUESTION_FI)
+    # A starter question is a curated answer, and those offer what to ask next.
+    with page.expect_response(re.compile(r"/api/v1/ask$"), timeout=ANSWER_TIMEOUT_MS) as response:
+        starters.first.click()
+    expect(page.locator("majakka-chat .reply").last).not_to_have_attribute("aria-busy", "true")
+    assert response.value.json()["follow_ups"], response.value.json()
+    expect(page.get_by_role("region", name="Kysy seuraavaksi").get_by_role("button").first).to_be_visible()
     page.locator("majakka-chat .cite").first.click()
     results["demo page, widget open with an answer"] = run_axe(page, axe_source)
     results["widget (shadow host) with an answer"] = run_axe(page, axe_source, {"include": [["majakka-chat"]]})
@@ -498,6 +521,10 @@ def test_axe_finds_no_serious_or_critical_violations(axe_page: Page, axe_source:
     page.get_by_role("button", name="Ask about human trafficking").click()
     ask(page, "Your question", "Send", DANGER_EN)
     results["widget (shadow host) with the help block"] = run_axe(page, axe_source, {"include": [["majakka-chat"]]})
+    ask(page, "Your question", "Send", DANGER_AR)
+    results["widget (shadow host) with a right-to-left help block"] = run_axe(
+        page, axe_source, {"include": [["majakka-chat"]]}
+    )
 
     page.goto(f"{sites.api}/embed?lang=sv")
     page.get_by_role("textbox", name="Din fråga").wait_for()
@@ -513,3 +540,129 @@ def test_axe_finds_no_serious_or_critical_violations(axe_page: Page, axe_source:
         REPORT_LINES.extend(f"    {v['impact']}: {v['id']} ({v['help']})" for v in violations)
     serious = {s: [v["id"] for v in vs if v["impact"] in ("serious", "critical")] for s, vs in results.items()}
     assert not any(serious.values()), serious
+
+
+def unique_documents(body: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(c["document_id"] for c in body["citations"]))
+
+
+def test_widget_remembers_the_conversation_for_a_follow_up(page: Page, sites: Sites) -> None:
+    page.goto(f"{sites.api}/?lang=fi")
+    page.get_by_role("button", name="Kysy ihmiskaupasta").click()
+
+    sent, first = ask_full(page, "Kysymyksesi", "Lähetä", "Mikä on harkinta-aika?")
+    assert sent["history"] == [] and sent["ui_language"] == "fi" and sent["card_id"] is None, sent
+    assert first["citations"], first
+
+    sent, body = ask_full(page, "Kysymyksesi", "Lähetä", "kuka siitä päättää?")
+    # The earlier turn goes back with the question: its words without the markers, its card, its documents.
+    assert sent["history"] == [
+        {
+            "question": "Mikä on harkinta-aika?",
+            "answer": strip_markers(first["answer"])[:1000],
+            "card_id": first["card_id"],
+            "document_ids": unique_documents(first),
+        }
+    ], sent["history"]
+    assert "poliisi" in body["answer"].lower(), body
+    expect(page.locator("majakka-chat .answer-text").last).to_contain_text(re.compile("poliisi", re.IGNORECASE))
+
+
+def test_widget_asks_a_suggested_question_when_it_is_clicked(page: Page, sites: Sites) -> None:
+    page.goto(f"{sites.api}/?lang=fi")
+    with page.expect_response(re.compile(r"/api/v1/suggestions\?language=fi$")) as listed:
+        page.get_by_role("button", name="Kysy ihmiskaupasta").click()
+    assert listed.value.status == 200, listed.value.text()
+    suggestions = listed.value.json()["suggestions"]
+    assert 2 <= len(suggestions) <= 4, suggestions
+
+    group = page.get_by_role("region", name="Voit kysyä esimerkiksi")
+    expect(group.get_by_role("heading", name="Voit kysyä esimerkiksi")).to_be_visible()
+    buttons = group.get_by_role("list").get_by_role("button")
+    expect(buttons).to_have_count(len(suggestions))
+    first = suggestions[0]
+    expect(buttons.first).to_have_text(first["question"])
+    assert page.evaluate(FOCUSED_JS)["id"] == "mj-question", "the suggestions must not take the focus"
+
+    with page.expect_response(re.compile(r"/api/v1/ask$"), timeout=ANSWER_TIMEOUT_MS) as response:
+        buttons.first.click()
+    assert response.value.status == 200, response.value.text()
+    sent = response.value.request.post_data_json
+    assert sent["question"] == first["question"] and sent["card_id"] == first["card_id"], sent
+    body = response.value.json()
+    reply = page.locator("majakka-chat .reply").last
+    expect(reply).not_to_have_attribute("aria-busy", "true")
+    # Shown as the person's own message, then answered with sources.
+    expect(page.locator("majakka-chat .question").last).to_contain_text(first["question"])
+    assert body["citations"], body
+    expect(reply.locator(".cite").first).to_be_visible()
+    expect(reply.locator(".sources li")).to_have_count(len(body["citations"]))
+
+
+def test_widget_answers_small_talk_in_the_widgets_language(page: Page, sites: Sites) -> None:
+    page.goto(f"{sites.api}/?lang=fi")
+    assert page.locator("script[src='/widget.js']").get_attribute("data-lang") == "fi"
+    page.get_by_role("button", name="Kysy ihmiskaupasta").click()
+
+    sent, body = ask_full(page, "Kysymyksesi", "Lähetä", "hei")
+
+    assert sent["ui_language"] == "fi", sent
+    assert body["answer_kind"] == "smalltalk" and body["language"] == "fi", body
+    assert "[1]" not in body["answer"] and not body["citations"], body
+    reply = page.locator("majakka-chat .reply").last
+    answer = reply.locator(".answer-text")
+    expect(answer).to_have_attribute("lang", "fi")
+    expect(answer).to_have_text(body["answer"].strip())
+    expect(answer).not_to_contain_text("[1]")
+    expect(reply.locator(".cite, .sources")).to_have_count(0)
+
+
+def test_widget_shows_help_in_the_persons_language_right_to_left(page: Page, sites: Sites) -> None:
+    page.goto(f"{sites.api}/?lang=en")
+    page.get_by_role("button", name="Ask about human trafficking").click()
+
+    body = ask(page, "Your question", "Send", DANGER_AR)
+
+    assert body["urgent"] and body["help"], body
+    assert body["help"]["language"] == "ar" and body["help"]["direction"] == "rtl", body["help"]
+    reply = page.locator("majakka-chat .reply").last
+    help_block = reply.locator(".help")
+    expect(help_block).to_be_visible()
+    expect(help_block).to_have_attribute("lang", "ar")
+    expect(help_block).to_have_attribute("dir", "rtl")
+    assert help_block.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    expect(help_block.get_by_role("heading", name=body["help"]["title"])).to_be_visible()
+    # The widget's own words stay in the widget's language.
+    expect(help_block.locator('a.call [lang="en"]').first).to_have_text("Call")
+    expect(reply.locator(".answer .who")).to_have_text("Majakka")
+    assert shadow_eval(page, "return root.querySelector('.root').lang;") == "en"
+    if body["answer_kind"] == "help":
+        expect(reply.locator(".answer-text")).to_have_attribute("lang", "ar")
+        expect(reply.locator(".answer-text")).to_have_attribute("dir", "rtl")
+    page.screenshot(path=ARTIFACTS / "widget-rtl.png")
+
+
+def test_widget_quick_exit_empties_the_conversation_memory(page: Page, sites: Sites) -> None:
+    page.goto(f"{sites.host}/nolang")
+    page.get_by_role("button", name="Ask about human trafficking").click()
+    ask(page, "Your question", "Send", QUESTION_EN)
+    sent, _ = ask_full(page, "Your question", "Send", "What is the reflection period?")
+    assert [turn["question"] for turn in sent["history"]] == [QUESTION_EN], sent["history"]
+    assert page.evaluate("document.querySelector('majakka-chat').majakkaTurns") == 2
+    # Page memory only: nothing in storage or cookies.
+    assert page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]") == [0, 0, ""]
+
+    with page.expect_navigation(url=f"{sites.host}/neutral"):
+        turns = page.evaluate("""() => {
+          const host = document.querySelector('majakka-chat');
+          const before = host.majakkaTurns;
+          host.shadowRoot.querySelector('.exit').click();
+          return {before, after: host.majakkaTurns};
+        }""")
+    assert turns == {"before": 2, "after": 0}
+
+    # Coming back, the chat starts afresh: the first question goes without any history.
+    page.goto(f"{sites.host}/nolang")
+    page.get_by_role("button", name="Ask about human trafficking").click()
+    sent, _ = ask_full(page, "Your question", "Send", QUESTION_EN)
+    assert sent["history"] == [], sent

@@ -1,0 +1,199 @@
+"""The ask path, top to bottom, in one place.
+
+    question ─ normalise ─ languages ─ embed (once) ─┬─ danger? ──────── help block first, what helps, cited
+                                                     ├─ small talk? ──── a fixed reply in the asker's language
+                                                     ├─ follow-up? ───── carry over the earlier turn
+                                                     ├─ a card? ──────── the curated answer, cited
+                                                     └─ retrieve → rerank → compose → parallel passages
+                                                                       └─ abstain → the offer of help
+
+| number | value | why |
+|---|---|---|
+| ``ASK_CANDIDATES`` | 8 | fused passages an extract is chosen from: reranking by audience can lift rank 8 |
+| ``PASSAGES_SHOWN`` | 5 | passages listed under an answer (``passages``) |
+| ``CARD_SURE`` | 0.96 | a card scoring this (cosine + terms) answers even where extracts would abstain; on dev,
+  0.93 gave 22 of 60 out-of-scope questions a card, 1.0 abstained on 31 of 45 plain questions |
+| ``SHORT_WORDS`` | 3 | a message this short says too little to tell its language: the interface's language is used |
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from haystack import Document
+
+from kb.answers.cards import Card
+from kb.answers.citations import QuoteLocator, cited_text
+from kb.answers.composer import AnswerComposer, Composition
+from kb.answers.conversation import History, follow_up_text, preferences
+from kb.answers.matching import CardMatch, CardMatcher
+from kb.answers.parallel import with_parallel
+from kb.answers.rerank import rerank
+from kb.answers.smalltalk import SURE, SmallTalkReplies
+from kb.answers.texts import ABSTAIN_TEXT, NOTICE
+from kb.safety.detector import SAFE, DangerDetector, DangerSignal
+from kb.safety.help import HelpDesk
+from kb.search.hybrid import HybridSearch
+from kb.text.language import LanguageDetector
+from kb.text.normalise import normalise
+from kb.types import LANGUAGES, Answer, Passage, Suggestion
+
+ASK_CANDIDATES = 8
+CARD_SURE = 0.96
+PASSAGES_SHOWN = 5
+SHORT_WORDS = 3
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One ask: the text and what came with it."""
+
+    text: str
+    language: str | None = None
+    audience: str = "public"
+    ui_language: str | None = None
+    card_id: str | None = None
+    history: History = field(default_factory=tuple)
+
+
+@dataclass
+class Asker:
+    """The components of the ask path, wired by ``KnowledgeBase``."""
+
+    detector: LanguageDetector
+    embed: Callable[[str], np.ndarray]
+    danger: DangerDetector
+    help_desk: HelpDesk
+    smalltalk: SmallTalkReplies
+    cards: dict[str, Card]
+    matcher: CardMatcher
+    search: HybridSearch
+    composer: AnswerComposer
+    locator: QuoteLocator
+
+    def languages(self, q: Question, text: str) -> tuple[str, str]:
+        """Return (the message's own language, any code; the answer's language: fi, sv or en)."""
+        short = self.short(text)
+        own = self.detector.detect_message(text)
+        if q.language in LANGUAGES:
+            return own, str(q.language)
+        if short and q.ui_language in LANGUAGES and own not in self.help_desk.languages - set(LANGUAGES):
+            return str(q.ui_language), str(q.ui_language)
+        return own, self.detector.detect_supported(text)
+
+    @staticmethod
+    def short(text: str) -> bool:
+        """Tell whether a message is too short to tell its language."""
+        return len(_WORD.findall(text)) <= SHORT_WORDS
+
+    def ask(self, q: Question, embedding: np.ndarray | None = None) -> Answer:
+        """Answer one question."""
+        text = normalise(q.text)
+        own, language = self.languages(q, text)
+        embedding = self.embed(text) if embedding is None else embedding
+        match = self.matcher.match(text, embedding, language)
+        talk = self.smalltalk.recognise(text, embedding, language, match.score)
+        # Small talk is never urgent by itself: "shut up" or "this is useless" near a prototype is not danger.
+        calm = talk is not None and talk.similarity >= SURE
+        signal = SAFE if calm else self.danger.assess(text, embedding, own)
+        if signal.urgent:
+            return self.help_answer(signal, own, q.audience)
+        if q.card_id in self.cards:
+            return self.card_answer(self.cards[str(q.card_id)], language, q.audience)
+        if talk is not None:
+            if q.language is None and q.ui_language is None and self.short(text):
+                language = talk.language  # "hei", "tack": the closest greeting's language tells
+                talk = self.smalltalk.reply(talk, language)
+            return self.smalltalk_answer(talk.reply, talk.help, language, q.audience)
+        carried = follow_up_text(text, q.history, language, match)
+        if carried is not None:
+            text, embedding = carried, self.embed(carried)
+            match = self.matcher.match(text, embedding, language, preferences(q.history, self.cards))
+        extract = self.compose(text, embedding, language, q.audience)
+        # A card answers when it matches and the material has something to say: a card that merely shares words
+        # with a question the material does not answer ("how much does a work permit cost?") is no answer.
+        if match.card_id is not None and (match.score >= CARD_SURE or not extract[1].abstained):
+            return self.card_answer(self.cards[match.card_id], language, q.audience)
+        return self.extract_answer(extract, language, q.audience, match)
+
+    def help_answer(self, signal: DangerSignal, own: str, audience: str) -> Answer:
+        """Answer someone in danger: the help block first, then what helps them act (free, anonymous…), cited."""
+        block = self.help_desk.block(own, urgency=signal.urgency, audience=audience)
+        sentences = self.help_desk.sentences(own, about_other=signal.about_other)
+        text, citations = cited_text([(s.text, s.source, s.quote) for s in sentences], self.locator)
+        notice_language = block.language if block.language in LANGUAGES else "en"
+        return Answer(
+            answer=text, language=block.language, abstained=False, urgent=True, help=block, citations=citations,
+            passages=[], notice=NOTICE[notice_language], audience=audience, answer_kind="help",
+            urgency=signal.urgency, indicators=list(signal.indicators),
+            flags={"danger_score": round(signal.score, 4), "about_other": signal.about_other},
+        )
+
+    def card_answer(self, card: Card, language: str, audience: str) -> Answer:
+        """Answer with a curated answer, each sentence cited to its quote; its follow-up cards as suggestions."""
+        sentences = [(s.text, s.source, s.quote) for s in card.sentences(language, audience)]
+        text, citations = cited_text(sentences, self.locator)
+        return Answer(
+            answer=text, language=language, abstained=False, urgent=False, help=None, citations=citations,
+            passages=[], notice=NOTICE[language], audience=audience, answer_kind="card", card_id=card.id,
+            follow_ups=self.suggestions(card.follow_ups, language),
+        )
+
+    def smalltalk_answer(self, reply: str, with_help: bool, language: str, audience: str) -> Answer:
+        """Answer small talk: a fixed reply, the offer of help where a person may be wanted, starter questions."""
+        block = self.help_desk.block(language, urgency=None, audience=audience) if with_help else None
+        return Answer(
+            answer=reply, language=language, abstained=False, urgent=False, help=block, citations=[], passages=[],
+            notice=NOTICE[language], audience=audience, answer_kind="smalltalk",
+            follow_ups=self.starters(language),
+        )
+
+    def compose(
+        self, text: str, embedding: np.ndarray, language: str, audience: str
+    ) -> tuple[list[Document], Composition]:
+        """Retrieve, rerank and compose: the passages and the extract (or the abstention)."""
+        fused = self.search.retrieve(text, embedding, language=language, top_k=ASK_CANDIDATES)
+        documents = rerank(fused, language, audience)
+        return documents, self.composer.compose(text, embedding, documents, language, audience)
+
+    def extract_answer(
+        self, extract: tuple[list[Document], Composition], language: str, audience: str, match: CardMatch
+    ) -> Answer:
+        """Answer with sentences chosen from the best passages, each cited; or abstain with the offer of help."""
+        documents, composition = extract
+        citations = [with_parallel(c, language, self.search.twin) for c in composition.citations]
+        abstained = composition.abstained
+        choices = self.suggestions(match.choices, language)
+        return Answer(
+            answer=ABSTAIN_TEXT[language] if abstained else composition.text, language=language,
+            abstained=abstained, urgent=False,
+            help=self.help_desk.block(language, urgency=None, audience=audience) if abstained else None,
+            citations=citations, passages=[Passage.from_document(d) for d in documents[:PASSAGES_SHOWN]],
+            notice=NOTICE[language], audience=audience, answer_kind="abstain" if abstained else "extract",
+            did_you_mean=choices if not abstained else [],
+            follow_ups=(choices or self.starters(language)) if abstained else [],
+            flags={"evidence": round(composition.evidence, 4), "card_score": round(match.score, 4)},
+        )
+
+    def suggestions(self, card_ids: tuple[str, ...], language: str) -> list[Suggestion]:
+        """Return the first question of each card, in ``language`` (at most four)."""
+        return [
+            Suggestion(card_id=c, question=self.cards[c].texts[language].questions[0])
+            for c in card_ids[:4]
+            if c in self.cards
+        ]
+
+    def starters(self, language: str) -> list[Suggestion]:
+        """Return the questions offered when a chat opens (the cards people need first)."""
+        return self.suggestions(STARTERS, language)
+
+
+# When the chat opens, after small talk and after an abstention: where to get help, whether it costs, the
+# reflection period, who does what.
+STARTERS = (
+    "getting-help-where-to-get-help", "getting-help-free", "reflection-period-what-is", "who-does-what-overview"
+)

@@ -1,0 +1,176 @@
+"""Training the danger model from corpus/safety at `kb model install` time.
+
+The data set (corpus/safety/README.md) has two parts written by different writers: ``train-*.jsonl`` and
+``heldout-*.jsonl``. Training reads only the first. Thresholds are chosen from out-of-fold probabilities
+(``FOLDS``-fold cross-validation over the training files: each message scored by a model that did not see it):
+that is the dev split. The held-out files are read only by the evaluation and CI's gate.
+
+| number | value | why (5-fold cross-validation on the training files, 2026-12-01) |
+|---|---|---|
+| ``C`` | 1.0 | inverse L2 strength; 0.25 and 4 came within 0.01 of it in every group, so the middle one |
+| ``DENSE_SCALE`` | 30 | weight of the embedding against the binary lexical features: fewer false alarms than 3 or 10 |
+| ``DANGER_RECALL`` | 0.98 | the highest danger threshold that keeps this recall out of fold (0.99: 12 % false alarms) |
+| ``NOW_ALARMS`` | 0.01 | the "now" head alone raises the alarm above the score 1 % of harmless messages reach out of
+  fold (added after a held-out gold question, "locked in a room and threatened", scored 0.016 on the danger head) |
+| ``NOW_RECALL`` | 0.95 | "now" messages out of fold found by the "now" head (0.99 needed a threshold of 0.002) |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.safety.features import HASH_SIZE
+from kb.safety.model import DangerModel
+from kb.safety.signs import INDICATORS
+
+C = 1.0
+DENSE_SCALE = 30.0
+DANGER_RECALL = 0.98
+NOW_RECALL = 0.95
+NOW_ALARMS = 0.01
+FOLDS = 5
+HEADS: tuple[str, ...] = ("danger", "now", "about_other", *INDICATORS)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of the safety data set."""
+
+    id: str
+    lang: str
+    text: str
+    danger: bool
+    urgency: str | None
+    indicators: tuple[str, ...]
+    writer: str
+
+    def label(self, head: str) -> bool:
+        """Return the message's truth for one head."""
+        if head == "danger":
+            return self.danger
+        if head == "now":
+            return self.urgency == "now"
+        if head == "about_other":
+            return self.danger and self.writer == "other"
+        return head in self.indicators
+
+
+def load_messages(folder: Path, part: str) -> list[Message]:
+    """Return every message of ``part`` ("train" or "heldout"): the files ``{part}-*.jsonl`` in ``folder``."""
+    if part not in ("train", "heldout"):
+        raise ValueError(f"unknown part {part!r}")
+    messages = []
+    for path in sorted(folder.glob(f"{part}-*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                messages.append(
+                    Message(
+                        id=row["id"], lang=row["lang"], text=row["text"], danger=bool(row["danger"]),
+                        urgency=row.get("urgency"), indicators=tuple(row.get("indicators") or ()),
+                        writer=row.get("writer", "self"),
+                    )
+                )
+    return messages
+
+
+def fingerprint(messages: Sequence[Message]) -> str:
+    """Return a digest of the training data and of the numbers above."""
+    numbers = f"{C}/{DENSE_SCALE}/{DANGER_RECALL}/{NOW_RECALL}/{NOW_ALARMS}/{FOLDS}/{HASH_SIZE}/{HEADS}"
+    digest = hashlib.sha256(numbers.encode())
+    for m in messages:
+        digest.update(json.dumps(m.__dict__, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def _matrix(embeddings: np.ndarray, features: list[np.ndarray]) -> Any:
+    from scipy import sparse
+
+    rows = np.repeat(np.arange(len(features)), [len(f) for f in features])
+    cols = np.concatenate(features) if features else np.zeros(0, dtype=np.int64)
+    lexical = sparse.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(len(features), HASH_SIZE))
+    return sparse.hstack([sparse.csr_matrix(embeddings * DENSE_SCALE), lexical], format="csr")
+
+
+def _fit(x: Any, y: np.ndarray) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    if y.all() or not y.any():  # a sign no message shows: the head always says no (or yes)
+        return np.zeros(x.shape[1], np.float32), 10.0 if y.all() else -10.0
+    fitted = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=2000).fit(x, y)
+    return fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0])
+
+
+def _probability(weights: np.ndarray, bias: float, x: Any) -> np.ndarray:
+    logits = np.asarray(x @ weights).reshape(-1) + bias
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def train(
+    messages: Sequence[Message],
+    embed: Callable[[list[str]], np.ndarray],
+    featurise: Callable[[str], np.ndarray],
+) -> tuple[DangerModel, dict[str, Any]]:
+    """Fit every head on ``messages`` and calibrate the thresholds by ``FOLDS``-fold cross-validation on them.
+
+    ``embed`` gives normalised e5 question embeddings (the ones the server computes), ``featurise`` one message's
+    hashed features. Returns the model and the out-of-fold figures the thresholds were chosen from.
+    """
+    texts = [m.text for m in messages]
+    embeddings = embed(texts)
+    x = _matrix(embeddings, [featurise(t) for t in texts])
+    dimension = embeddings.shape[1]
+    labels = {head: np.array([m.label(head) for m in messages]) for head in HEADS}
+    dense = np.zeros((len(HEADS), dimension), np.float32)
+    lexical = np.zeros((len(HEADS), HASH_SIZE), np.float32)
+    bias = np.zeros(len(HEADS), np.float32)
+    for i, head in enumerate(HEADS):
+        weights, bias[i] = _fit(x, labels[head])
+        dense[i] = weights[:dimension] * DENSE_SCALE
+        lexical[i] = weights[dimension:]
+    # Out-of-fold probabilities of the danger and "now" heads: what the thresholds are chosen from.
+    folds = np.array([zlib.crc32(m.id.encode("utf-8")) % FOLDS for m in messages])
+    danger = np.zeros(len(messages))
+    now = np.zeros(len(messages))
+    for k in range(FOLDS):
+        fit, held = folds != k, folds == k
+        for head, out in (("danger", danger), ("now", now)):
+            weights, b = _fit(x[fit], labels[head][fit])
+            out[held] = _probability(weights, b, x[held])
+    thresholds = np.full(len(HEADS), 0.5, np.float32)
+    thresholds[0] = _threshold(danger[labels["danger"]], DANGER_RECALL)
+    is_now = np.array([m.urgency == "now" for m in messages])
+    now_threshold = _threshold(now[is_now], NOW_RECALL)
+    # The "now" head also raises the alarm by itself, above the score that only NOW_ALARMS of harmless messages reach
+    # out of fold: a message that reads as danger now must not depend on the danger head alone.
+    harmless_now = np.sort(now[~labels["danger"]])
+    now_alarm = float(harmless_now[min(len(harmless_now) - 1, int((1.0 - NOW_ALARMS) * len(harmless_now)))])
+    now_alarm = max(now_alarm, now_threshold)
+    flagged = (danger >= thresholds[0]) | (now >= now_alarm)
+    report = {
+        "messages": len(messages),
+        "danger_threshold": round(float(thresholds[0]), 4),
+        "now_threshold": round(now_threshold, 4),
+        "now_alarm": round(now_alarm, 4),
+        "out_of_fold_recall": round(float(flagged[labels["danger"]].mean()), 4),
+        "out_of_fold_false_alarms": round(float(flagged[~labels["danger"]].mean()), 4),
+    }
+    model = DangerModel(HEADS, dense, lexical, bias, thresholds, now_threshold, now_alarm, fingerprint(messages))
+    return model, report
+
+
+def _threshold(scores: np.ndarray, recall: float) -> float:
+    """Return the highest threshold (at most 0.5) that keeps ``recall`` of ``scores`` at or above it."""
+    if not len(scores):
+        return 0.5
+    ordered = np.sort(scores)
+    allowed_misses = int((1.0 - recall) * len(ordered))
+    return float(min(0.5, ordered[allowed_misses] - 1e-6))

@@ -1,0 +1,76 @@
+"""The answer cards (corpus/answers): their shape, their coverage of the guides, and every quote a stored span."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from kb.answers.cards import load_cards
+from kb.config import PROJECT_ROOT, Settings
+from kb.knowledge_base import KnowledgeBase
+from kb.types import LANGUAGES
+
+ANSWERS = PROJECT_ROOT / "corpus" / "answers"
+GUIDES = PROJECT_ROOT / "corpus" / "guides"
+ANCHOR = re.compile(r"^## .*\{#([^}]+)\}\s*$", re.MULTILINE)
+
+
+def test_cards_shape() -> None:
+    cards = load_cards(Settings().answers)
+    assert len(cards) >= 80
+    problems = []
+    for card in cards.values():
+        if card.audience not in ("public", "staff", "both") or not 1 <= len(card.follow_ups) <= 3:
+            problems.append(f"{card.id}: audience or follow-ups")
+        for language in LANGUAGES:
+            text = card.texts[language]
+            if len(set(text.questions)) < 5:
+                problems.append(f"{card.id} [{language}]: fewer than 5 distinct questions")
+            if not 1 <= len(text.answer) <= 3 or len(text.staff) > 3:
+                problems.append(f"{card.id} [{language}]: 1-3 answer sentences")
+            for sentence in (*text.answer, *text.staff):
+                own = sentence.source.split("#")[0]
+                if not (own.endswith(f"-{language}") or own.startswith(f"finlex/{language}/")):
+                    problems.append(f"{card.id} [{language}]: cites {own}, not a document in its language")
+    assert not problems, problems
+
+
+def test_cards_questions_are_not_shared_between_cards() -> None:
+    counts = Counter(
+        (language, q.casefold()) for card in load_cards(Settings().answers).values()
+        for language, text in card.texts.items() for q in text.questions
+    )
+    assert [k for k, n in counts.items() if n > 1] == []
+
+
+def test_cards_cover_every_guide_section() -> None:
+    texts = [t for card in load_cards(Settings().answers).values() for t in card.texts.values()]
+    cited = {s.source for t in texts for s in (*t.answer, *t.staff)}
+    missing = []
+    for guide in sorted(GUIDES.glob("*/*.md")):
+        document_id = f"{guide.stem}-{guide.parent.name}"
+        keys = ANCHOR.findall(guide.read_text(encoding="utf-8"))
+        for key in ["", *keys]:
+            source = f"{document_id}#{key}" if key else document_id
+            if source not in cited:
+                missing.append(source)
+    assert missing == [], missing
+
+
+def test_cards_every_quote_is_an_exact_span_of_a_stored_passage(sources_kb: KnowledgeBase) -> None:
+    checked = 0
+    missing = []
+    quotes = [
+        (card.id, s.source, s.quote)
+        for card in sources_kb.asker.cards.values() for t in card.texts.values() for s in (*t.answer, *t.staff)
+    ]
+    quotes += [("help.toml", source, quote) for source, quote in sources_kb.help_desk.quotes()]
+    for where, source, quote in quotes:
+        citation = sources_kb.asker.locator.cite(1, source, quote)
+        if citation is None:
+            missing.append(f"{where}: {source}: {quote[:60]}")
+            continue
+        assert citation.text[citation.start : citation.end] == quote
+        checked += 1
+    assert missing == [], missing
+    assert checked > 500

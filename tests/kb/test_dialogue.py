@@ -1,0 +1,51 @@
+"""Conversations and small talk through the API, on the held-out halves of corpus/eval (nothing was tuned on them)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from evals.dialogue import evaluate_conversations, evaluate_smalltalk
+from kb.knowledge_base import KnowledgeBase
+from tests.conftest import REPORT_LINES
+
+# Issue #14 asks >= 0.90 of last turns answered and >= 0.95 of small talk handled. These floors are what the
+# system holds today (the closing note of the conversation issue gives the figures): they catch a regression.
+CONVERSATION_FLOOR = 0.45
+SMALLTALK_FLOOR = 0.75
+
+
+@pytest.fixture(scope="module")
+def ask(sources_kb: KnowledgeBase) -> Iterator[Any]:
+    with TestClient(create_app(sources_kb.settings, kb=sources_kb)) as client:
+
+        def post(body: dict[str, Any]) -> dict[str, Any]:
+            response = client.post("/api/v1/ask", json=body)
+            assert response.status_code == 200, response.text
+            return dict(response.json())
+
+        yield post
+
+
+def test_dialogue_heldout_conversations(ask: Any, sources_kb: KnowledgeBase) -> None:
+    figures = evaluate_conversations(sources_kb.settings.gold / "conversations.jsonl", ask, "heldout")
+    REPORT_LINES.append(f"conversations (held-out): {json.dumps({k: v['answered_rate'] for k, v in figures.items()})}")
+    assert figures["all"]["conversations"] >= 45
+    assert figures["all"]["answered_rate"] >= CONVERSATION_FLOOR, figures["all"]
+
+
+def test_dialogue_heldout_smalltalk(ask: Any, sources_kb: KnowledgeBase) -> None:
+    figures = evaluate_smalltalk(sources_kb.settings.gold / "smalltalk.jsonl", ask, "heldout")
+    REPORT_LINES.append(f"small talk (held-out): {json.dumps({k: v['handled_rate'] for k, v in figures.items()})}")
+    assert figures["all"]["handled_rate"] >= SMALLTALK_FLOOR, figures["all"]
+
+
+def test_dialogue_smalltalk_is_never_urgent_nor_an_abstention(ask: Any) -> None:
+    for text in ("kiitos", "tack så mycket", "who are you?", "this is useless", "turpa kiinni"):
+        body = ask({"question": text})
+        assert body["answer_kind"] == "smalltalk" and not body["urgent"] and not body["abstained"], text
