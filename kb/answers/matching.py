@@ -13,6 +13,8 @@ the extract answers alone.
 |  |  | out-of-scope cards; at 0.93 the gold dev answers kept their support |
 | ``CARD_MARGIN`` | 0.01 | below it, two cards are close and the asker is offered both |
 | ``SUGGEST_SCORE`` | 0.88 | above it a card is offered as "did you mean" |
+| ``SAME_QUESTION`` | 1.1 | a question this close to a card's own (near-identical words and vector) takes that card |
+|  |  | even when a neighbour is close ("Who is Finland's national rapporteur…?", the issue's own example) |
 
 Known limit (2026-12-01): many cards are close neighbours (nine cards on the reflection period), and e5-small's
 cosines lie in a narrow band, so a left-out question finds its own card first only a third of the time; a
@@ -37,6 +39,7 @@ TERM_WEIGHT = 0.2
 CARD_SCORE = 0.93
 CARD_MARGIN = 0.01
 SUGGEST_SCORE = 0.88
+SAME_QUESTION = 1.1
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ class CardMatcher:
         t = self.thresholds
         top, score = ranked[0]
         margin = score - ranked[1][1] if len(ranked) > 1 else score
-        if score >= t.card_score and margin >= t.card_margin:
+        if score >= t.card_score and (margin >= t.card_margin or score >= SAME_QUESTION):
             return CardMatch(top, (), score, margin)
         if score >= t.suggest_score:
             near = tuple(card for card, s in ranked[:3] if s >= t.suggest_score and s >= score - 0.05)
