@@ -81,7 +81,7 @@ class Asker:
         own = self.detector.detect_message(text)
         if q.language in LANGUAGES:
             return own, str(q.language)
-        if short and q.ui_language in LANGUAGES and own not in self.help_desk.languages - set(LANGUAGES):
+        if short and q.ui_language in LANGUAGES:  # "hej", "ok": too short to tell; the interface's language tells
             return str(q.ui_language), str(q.ui_language)
         return own, self.detector.detect_supported(text)
 
@@ -102,8 +102,9 @@ class Asker:
         signal = SAFE if calm else self.danger.assess(text, embedding, own)
         if signal.urgent:
             return self.help_answer(signal, own, q.audience)
-        if q.card_id in self.cards:
-            return self.card_answer(self.cards[str(q.card_id)], language, q.audience)
+        picked = self.card_answer(self.cards[str(q.card_id)], language, q.audience) if q.card_id in self.cards else None
+        if picked is not None:
+            return picked
         if talk is not None:
             if q.language is None and q.ui_language is None and self.short(text):
                 language = talk.language  # "hei", "tack": the closest greeting's language tells
@@ -117,7 +118,9 @@ class Asker:
         # A card answers when it matches and the material has something to say: a card that merely shares words
         # with a question the material does not answer ("how much does a work permit cost?") is no answer.
         if match.card_id is not None and (match.score >= CARD_SURE or not extract[1].abstained):
-            return self.card_answer(self.cards[match.card_id], language, q.audience)
+            card = self.card_answer(self.cards[match.card_id], language, q.audience)
+            if card is not None:
+                return card
         return self.extract_answer(extract, language, q.audience, match)
 
     def help_answer(self, signal: DangerSignal, own: str, audience: str) -> Answer:
@@ -125,6 +128,7 @@ class Asker:
         block = self.help_desk.block(own, urgency=signal.urgency, audience=audience)
         sentences = self.help_desk.sentences(own, about_other=signal.about_other)
         text, citations = cited_text([(s.text, s.source, s.quote) for s in sentences], self.locator)
+        text = text or block.text  # an index without our guides holds none of the quotes: the block says it all
         notice_language = block.language if block.language in LANGUAGES else "en"
         return Answer(
             answer=text, language=block.language, abstained=False, urgent=True, help=block, citations=citations,
@@ -133,10 +137,16 @@ class Asker:
             flags={"danger_score": round(signal.score, 4), "about_other": signal.about_other},
         )
 
-    def card_answer(self, card: Card, language: str, audience: str) -> Answer:
-        """Answer with a curated answer, each sentence cited to its quote; its follow-up cards as suggestions."""
+    def card_answer(self, card: Card, language: str, audience: str) -> Answer | None:
+        """Answer with a curated answer, each sentence cited to its quote; its follow-up cards as suggestions.
+
+        None when the served index does not hold every quote (e.g. an index of other documents): no sentence is
+        asserted without its source, and half a card is no answer.
+        """
         sentences = [(s.text, s.source, s.quote) for s in card.sentences(language, audience)]
         text, citations = cited_text(sentences, self.locator)
+        if len(citations) < len(sentences):
+            return None
         return Answer(
             answer=text, language=language, abstained=False, urgent=False, help=None, citations=citations,
             passages=[], notice=NOTICE[language], audience=audience, answer_kind="card", card_id=card.id,
