@@ -59,10 +59,15 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(command: list[str], port: int, timeout: float = 120.0) -> tuple[subprocess.Popen[bytes], float]:
-    """Start a server process and wait until /healthz answers 200; returns it and the seconds it took."""
+def start_server(
+    command: list[str], port: int, env: dict[str, str] | None = None, timeout: float = 120.0
+) -> tuple[subprocess.Popen[bytes], float]:
+    """Start a server process (with ``env``, else this one's) and wait until /healthz answers 200.
+
+    Returns the process and the seconds it took.
+    """
     began = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     while time.perf_counter() - began < timeout:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}: {' '.join(command)}")
@@ -142,9 +147,11 @@ def load(
     }
 
 
-def measure_server(command: list[str], port: int, texts: list[str], *, with_ask: bool) -> dict[str, Any]:
+def measure_server(
+    command: list[str], port: int, texts: list[str], *, with_ask: bool, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Start a server, load /search (and /ask) at every concurrency level, read its peak memory, stop it."""
-    server, startup = start_server(command, port)
+    server, startup = start_server(command, port, env)
     try:
         out: dict[str, Any] = {"startup_seconds": round(startup, 2)}
         searches = [http_request("GET", port, f"/api/v1/search?{urlencode({'q': t})}") for t in texts]
@@ -157,6 +164,21 @@ def measure_server(command: list[str], port: int, texts: list[str], *, with_ask:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def danger_check_seconds(kb: Any, texts: list[str], rounds: int = 3) -> list[float]:
+    """Time what the danger check adds to a request: message language and the model, on embeddings already made."""
+    from kb.text.normalise import normalise
+
+    asker = kb.asker
+    prepared = [(t, kb.embed(t)) for t in map(normalise, texts)]
+    seconds = []
+    for _round in range(rounds):
+        for text, vector in prepared:
+            began = time.perf_counter()
+            asker.danger.assess(text, vector, asker.detector.detect_message(text))
+            seconds.append(time.perf_counter() - began)
+    return seconds
 
 
 def run(settings: Settings) -> dict[str, Any]:
@@ -196,6 +218,7 @@ def run(settings: Settings) -> dict[str, Any]:
                 for q in questions[:5]:
                     kb.ask(q.question)
                 timings[label + "search"], timings[label + "ask"] = [], []
+                timings[label + "danger_check"] = danger_check_seconds(kb, [q.question for q in questions])
                 for _round in range(3):
                     for q in questions:
                         began = time.perf_counter()
@@ -226,12 +249,15 @@ def run(settings: Settings) -> dict[str, Any]:
         texts = [q.question for q in questions]
         port = free_port()
         env_cmd = [sys.executable, "-m", "majakka.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-        os.environ["KB_EMBEDDING__MODEL"] = str(settings.model_dir)
-        # One load generator on loopback is one client: lift the per-client rate limit for the measurement.
-        os.environ["KB_API__RATE"] = "1000000"
-        os.environ["KB_API__BURST"] = "1000000"
-        os.environ["KB_CACHE__SIZE"] = "0"  # measure computed answers, not cache hits
-        results["http"] = measure_server(env_cmd, port, texts, with_ask=True)
+        server_env = {
+            **os.environ,
+            "KB_EMBEDDING__MODEL": str(settings.model_dir),
+            # One load generator on loopback is one client: lift the per-client rate limit for the measurement.
+            "KB_API__RATE": "1000000",
+            "KB_API__BURST": "1000000",
+            "KB_CACHE__SIZE": "0",  # measure computed answers, not cache hits
+        }
+        results["http"] = measure_server(env_cmd, port, texts, with_ask=True, env=server_env)
 
         port = free_port()
         base_cmd = [
