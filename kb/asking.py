@@ -114,11 +114,16 @@ class Asker:
         if carried is not None:
             text, embedding = carried, self.embed(carried)
             match = self.matcher.match(text, embedding, language, preferences(q.history, self.cards))
+        card_id = match.card_id
+        if card_id is not None and match.score >= CARD_SURE:  # a sure card needs no retrieval
+            card = self.card_answer(self.cards[card_id], language, q.audience)
+            if card is not None:
+                return card
         extract = self.compose(text, embedding, language, q.audience)
         # A card answers when it matches and the material has something to say: a card that merely shares words
         # with a question the material does not answer ("how much does a work permit cost?") is no answer.
-        if match.card_id is not None and (match.score >= CARD_SURE or not extract[1].abstained):
-            card = self.card_answer(self.cards[match.card_id], language, q.audience)
+        if card_id is not None and match.score < CARD_SURE and not extract[1].abstained:
+            card = self.card_answer(self.cards[card_id], language, q.audience)
             if card is not None:
                 return card
         return self.extract_answer(extract, language, q.audience, match)
