@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
-from api.middleware import BodySizeLimit, SecurityHeaders, Utf8JsonBody
+from api.middleware import BodySizeLimit, JsonBody, SecurityHeaders, ServerErrors
 from api.ratelimit import TokenBucketLimiter
 from api.routes import admin, ask, feedback, health, pages, search, suggestions
 from kb.config import Settings
@@ -25,6 +29,8 @@ log = logging.getLogger("majakka.api")
 
 # How often a server whose store could not be opened tries again (e.g. while another process holds the folder).
 STORE_RETRY_SECONDS = 1.0
+# Wrong admin tokens: one more allowed a minute once a client's budget (KB_API__ADMIN_FAILURES) is used up.
+ADMIN_FAILURE_REFILL = 1 / 60
 
 
 def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAPI:
@@ -61,11 +67,25 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     )
     app.state.settings = settings
     app.state.limiter = TokenBucketLimiter(settings.api.rate, settings.api.burst)
+    app.state.admin_failures = TokenBucketLimiter(ADMIN_FAILURE_REFILL, settings.api.admin_failures)
     app.state.reindex_job = admin.ReindexJob()
 
     @app.exception_handler(StoreError)
     async def store_unavailable(_request: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": f"The knowledge base is unavailable right now: {exc}"}, status_code=503)
+        return SafeJSONResponse({"detail": f"The knowledge base is unavailable right now: {exc}"}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Where and what, never the input itself: it may be a person's question, or a value JSON cannot carry.
+        errors = [
+            {"type": str(e.get("type", "")), "loc": [_part(p) for p in e.get("loc", ())], "msg": _part(e.get("msg"))}
+            for e in exc.errors()
+        ]
+        return SafeJSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return SafeJSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     app.include_router(health.router)
     app.include_router(search.router)
@@ -83,12 +103,39 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
             allow_headers=["Content-Type"],
             max_age=600,
         )
-    # Outermost last: size limit before anything reads the body, then its encoding; headers on every response,
-    # errors included.
-    app.add_middleware(Utf8JsonBody)
+    # Outermost last: size limit before anything reads the body, then its checks; unexpected errors as a plain
+    # 500 inside the security headers, which every response gets.
+    app.add_middleware(JsonBody)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(ServerErrors)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that any text can be written as: non-ASCII escaped (so a lone surrogate cannot fail the encoding)."""
+
+    def render(self, content: object) -> bytes:
+        """Encode ``content`` as ASCII JSON; a value JSON cannot carry (NaN) is written as null."""
+        return json.dumps(_finite(content), ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _part(value: object) -> str | int:
+    """Return a location step or message as it may be echoed: an index, or at most 100 characters of text."""
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    return text if len(text) <= 100 else text[:100] + "…"
 
 
 async def _open_kb(app: FastAPI, settings: Settings) -> bool:

@@ -14,8 +14,9 @@ import hashlib
 import json
 import logging
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,22 @@ class IngestReport:
             "failures": [{"file": f, "error": e} for f, e in self.failures],
             "notices": [{"file": f, "notice": n} for f, n in self.notices],
         }
+
+
+# The addresses a citation may link to; others (javascript:, data:, file:) would run or open something on click.
+URL_SCHEMES = ("http", "https")
+
+
+def safe_url(loaded: LoadedDocument) -> tuple[LoadedDocument, str | None]:
+    """Keep a document's ``url`` only if it is an http(s) address; else drop it and return the notice."""
+    url = loaded.url
+    if url is None:
+        return loaded, None
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme.lower() in URL_SCHEMES and parts.netloc and not any(c.isspace() or ord(c) < 32 for c in url):
+        return loaded, None
+    shown = url if len(url) <= 60 else url[:60] + "…"
+    return replace(loaded, url=None), f"url {shown!r} dropped: only http:// and https:// addresses are kept"
 
 
 def discover(paths: Iterable[Path]) -> list[SourceFile]:
@@ -216,7 +233,9 @@ class Indexer:
         chunker = self._chunker()
         for file in to_load:
             try:
-                loaded = load_file(file.path, file.root)
+                loaded, dropped_url = safe_url(load_file(file.path, file.root))
+                if dropped_url:
+                    report.notices.append((str(file.path), dropped_url))
                 passages = passage_documents(loaded, chunker, hashes[file.key], file.key, self._language(loaded))
                 if not passages:
                     raise LoaderError("no text to index")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +103,28 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(default=16_384, ge=1024, description="Largest request body accepted (larger: 413).")
     rate: float = Field(default=5.0, gt=0, description="Requests per second allowed per client, on average.")
     burst: int = Field(default=30, ge=1, description="Requests a client may send at once before the rate applies.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the proxies whose X-Forwarded-For is believed (JSON list).",
+    )
+    admin_failures: int = Field(
+        default=5, ge=1, description="Wrong admin tokens a client may send before it waits (one more a minute)."
+    )
+    feedback_rows: int = Field(default=50_000, ge=1, description="Ratings kept; the oldest go first.")
+    header_timeout: float = Field(default=10.0, gt=0, description="Seconds a request's line and headers may take.")
+    body_timeout: float = Field(default=30.0, gt=0, description="Seconds a request's body may take after its headers.")
+    max_header_bytes: int = Field(default=16_384, ge=1024, description="Largest request line and headers (else 431).")
+    max_headers: int = Field(default=100, ge=10, description="Most headers a request may have (else 431).")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+        return value
 
 
 class Settings(BaseSettings):

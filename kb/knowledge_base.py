@@ -105,6 +105,15 @@ class KnowledgeBase:
             "cache": {"entries": len(cache), "hits": cache.hits, "misses": cache.misses},
         }
 
+    def unknown_passages(self, passage_ids: list[str]) -> list[str]:
+        """Return the ids, in the order given, that are not passages of the served index.
+
+        Raises:
+            StoreError: the store failed.
+        """
+        known = self.hybrid.known(passage_ids)
+        return [p for p in passage_ids if p not in known]
+
     def rebuild(self, build: Callable[[Store], T]) -> T:
         """Run ``build`` (an ingest into a new generation) against the open store, then serve what it swapped in.
 

@@ -135,14 +135,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run `kb serve`: serve the HTTP API with uvicorn."""
+    """Run `kb serve`: serve the HTTP API with uvicorn (with the limits and log filter of ``api.server``)."""
     import uvicorn
 
     from api.app import create_app
-    from api.logs import configure_request_log
+    from api.server import server_config
 
     settings = _settings(args)
-    configure_request_log()
     if settings.embedding.query_backend == "onnx":
         import torch
 
@@ -151,18 +150,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         torch.set_num_threads(1)
     host = args.host or settings.api.host
     port = args.port or settings.api.port
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        # Keep-alive connections (the widget's, a proxy's) stay open through a busy moment such as a reindex.
-        timeout_keep_alive=30,
-        log_level="info",
-        server_header=False,
-        access_log=False,
-    )
+    uvicorn.Server(server_config(create_app(settings), settings.api, host, port)).run()
     return 0
 
 

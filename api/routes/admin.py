@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 
-from api.deps import get_kb
+from api.deps import client_key, get_kb, rate_limit, too_many_requests
 from ingest.indexer import Indexer
 from kb.errors import KbError
 from kb.knowledge_base import KnowledgeBase
@@ -22,12 +22,24 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"], include_in_schema=Fal
 
 
 def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Require a bearer token equal to the configured one (compared in constant time); no token configured: 404."""
+    """Require a bearer token equal to the configured one (compared in constant time); no token configured: 404.
+
+    Admin requests count against the client's rate like every other, and wrong tokens against a budget of their
+    own (``KB_API__ADMIN_FAILURES``, one more a minute): a client that has used it up gets 429, even with the
+    right token, until it refills.
+    """
+    rate_limit(request)
     token = request.app.state.settings.api.admin_token
     if not token:
         raise HTTPException(status_code=404, detail="Not Found")
+    failures = request.app.state.admin_failures
+    client = client_key(request)
+    wait = failures.wait(client)
+    if wait > 0:
+        raise too_many_requests(wait)
     given = (authorization or "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(given.encode(), token.encode()):
+        failures.take(client)
         raise HTTPException(
             status_code=401, detail="A valid bearer token is required.", headers={"WWW-Authenticate": "Bearer"}
         )

@@ -37,7 +37,8 @@ def question_of(request: AskRequest) -> Question:
 @router.post(
     "/ask",
     response_model=AskResponse,
-    responses={422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
+               503: {"model": ErrorResponse}},
 )
 async def ask(request: AskRequest, http: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> AskResponse:
     """Answer a question from the official material, each sentence cited; or say it is not covered.

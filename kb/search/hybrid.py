@@ -106,6 +106,23 @@ class HybridSearch:
             raise StoreError(f"the vector store failed: {exc}") from exc
         return sorted(found, key=lambda d: d.meta.get("passage_index", 0))
 
+    def known(self, passage_ids: list[str]) -> set[str]:
+        """Return which of ``passage_ids`` are passages of the served generation.
+
+        Raises:
+            StoreError: the store failed.
+        """
+        if self.snapshot is not None:
+            snapshot = self.snapshot.current()
+            return {p for p in passage_ids if snapshot is not None and p in snapshot.by_id}
+        if not passage_ids:
+            return set()
+        try:
+            with self.store.lock:
+                return {d.id for d in self.store.documents.get_documents_by_id(list(set(passage_ids)))}
+        except Exception as exc:
+            raise StoreError(f"the vector store failed: {exc}") from exc
+
     def twin(self, passage_id: str, language: str) -> Document | None:
         """Find the same section of the same guide in ``language``: in the snapshot, else asked of the store.
 

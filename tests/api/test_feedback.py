@@ -1,29 +1,54 @@
-"""POST /api/v1/feedback and CORS, through the HTTP app (no model needed: the app's lifespan is not entered)."""
+"""POST /api/v1/feedback and CORS, through the HTTP app over the fixture index (ids are checked against it)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.conftest import make_settings
+from kb.knowledge_base import KnowledgeBase
+from kb.models.encoders import Encoder
+from tests.conftest import copy_fixture_index
 
 ALLOWED = "https://ministry.example"
 QUESTION = "They took my passport and locked me in, help me"
+REAL = "<a passage id of the index>"
+
+
+@pytest.fixture(scope="module")
+def feedback_kb(tmp_path_factory: pytest.TempPathFactory, fixture_index: Path, encoder: Encoder
+                ) -> Iterator[KnowledgeBase]:
+    settings = copy_fixture_index(fixture_index, tmp_path_factory.mktemp("feedback") / "root",
+                                  api={"cors_origins": [ALLOWED]})
+    with KnowledgeBase(settings, encoder=encoder) as kb:
+        yield kb
+
+
+@pytest.fixture(scope="module")
+def passage_ids(feedback_kb: KnowledgeBase) -> list[str]:
+    ids = list(dict.fromkeys(p.passage_id for p in feedback_kb.search("bread ferry bicycle helpline", k=20)))
+    assert len(ids) >= 10, ids
+    return ids
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
+def data_dir(feedback_kb: KnowledgeBase) -> Iterator[Path]:
+    """The index's data folder, with no ratings in it when a test starts."""
+    path = feedback_kb.settings.data_dir
+    (path / "feedback.sqlite3").unlink(missing_ok=True)
+    yield path
+    (path / "feedback.sqlite3").unlink(missing_ok=True)
 
 
 @pytest.fixture
-def client(data_dir: Path) -> TestClient:
-    return TestClient(create_app(make_settings(data_dir, api={"cors_origins": [ALLOWED]})))
+def client(feedback_kb: KnowledgeBase, data_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(feedback_kb.settings, kb=feedback_kb)) as client:
+        yield client
 
 
 def rows(data_dir: Path) -> list[sqlite3.Row]:
@@ -32,15 +57,17 @@ def rows(data_dir: Path) -> list[sqlite3.Row]:
         return db.execute("SELECT * FROM feedback ORDER BY id").fetchall()
 
 
-def test_feedback_stores_the_rating_and_passage_ids_only(client: TestClient, data_dir: Path) -> None:
-    response = client.post("/api/v1/feedback", json={"passage_ids": ["p-1", "p-2"], "rating": "down"})
+def test_feedback_stores_the_rating_and_passage_ids_only(
+    client: TestClient, data_dir: Path, passage_ids: list[str]
+) -> None:
+    response = client.post("/api/v1/feedback", json={"passage_ids": passage_ids[:2], "rating": "down"})
 
     assert response.status_code == 201
     assert response.json() == {"stored": True}
     (row,) = rows(data_dir)
     assert set(row.keys()) == {"id", "created", "rating", "passage_ids"}
     assert row["rating"] == "down"
-    assert json.loads(row["passage_ids"]) == ["p-1", "p-2"]
+    assert json.loads(row["passage_ids"]) == passage_ids[:2]
     assert row["created"].endswith(":00:00+00:00"), "the time is kept to the hour only"
 
 
@@ -56,17 +83,21 @@ def test_feedback_never_stores_question_text(client: TestClient, data_dir: Path)
 @pytest.mark.parametrize(
     "body",
     [
-        {"passage_ids": ["p-1"], "rating": "up", "answer": "text"},
-        {"passage_ids": ["p-1"], "rating": "meh"},
-        {"passage_ids": ["p-1"]},
+        {"passage_ids": [REAL], "rating": "up", "answer": "text"},
+        {"passage_ids": [REAL], "rating": "meh"},
+        {"passage_ids": [REAL]},
         {"rating": "up"},
-        {"passage_ids": "p-1", "rating": "up"},
-        {"passage_ids": [f"p-{i}" for i in range(21)], "rating": "up"},
+        {"passage_ids": REAL, "rating": "up"},
+        {"passage_ids": [REAL] * 21, "rating": "up"},
         {"passage_ids": ["x" * 65], "rating": "up"},
         {"passage_ids": [""], "rating": "up"},
+        {"passage_ids": [REAL, "p-1"], "rating": "up"},  # not a passage of the served index
     ],
 )
-def test_feedback_rejects_a_bad_body_with_422(client: TestClient, data_dir: Path, body: dict[str, object]) -> None:
+def test_feedback_rejects_a_bad_body_with_422(
+    client: TestClient, data_dir: Path, passage_ids: list[str], body: dict[str, object]
+) -> None:
+    body = json.loads(json.dumps(body).replace(REAL, passage_ids[0]))
     response = client.post("/api/v1/feedback", json=body)
 
     assert response.status_code == 422
@@ -74,8 +105,10 @@ def test_feedback_rejects_a_bad_body_with_422(client: TestClient, data_dir: Path
     assert not (data_dir / "feedback.sqlite3").exists()
 
 
-def test_feedback_accepts_twenty_ids_of_64_characters(client: TestClient, data_dir: Path) -> None:
-    ids = [f"{i:02d}".ljust(64, "x") for i in range(20)]
+def test_feedback_accepts_twenty_ids_of_the_served_index(
+    client: TestClient, data_dir: Path, passage_ids: list[str]
+) -> None:
+    ids = (passage_ids * 2)[:20]
 
     assert client.post("/api/v1/feedback", json={"passage_ids": ids, "rating": "up"}).status_code == 201
     assert json.loads(rows(data_dir)[0]["passage_ids"]) == ids
@@ -108,10 +141,13 @@ def test_cors_headers_only_for_the_configured_origins(client: TestClient) -> Non
     assert "access-control-allow-origin" not in refused.headers
 
 
-def test_no_cors_headers_without_configured_origins(tmp_path: Path) -> None:
-    client = TestClient(create_app(make_settings(tmp_path / "data")))
-
-    response = client.post("/api/v1/feedback", json={"passage_ids": [], "rating": "up"}, headers={"Origin": ALLOWED})
+def test_no_cors_headers_without_configured_origins(feedback_kb: KnowledgeBase, data_dir: Path) -> None:
+    settings = feedback_kb.settings.model_copy(
+        update={"api": feedback_kb.settings.api.model_copy(update={"cors_origins": []})}
+    )
+    with TestClient(create_app(settings, kb=feedback_kb)) as client:
+        response = client.post("/api/v1/feedback", json={"passage_ids": [], "rating": "up"},
+                               headers={"Origin": ALLOWED})
 
     assert response.status_code == 201
     assert not [h for h in response.headers if h.startswith("access-control-")]
