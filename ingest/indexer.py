@@ -1,9 +1,12 @@
 """Incremental, atomic ingestion.
 
-1. Find the files under each folder and hash each one (with the chunking settings and loader version).
+1. Find the files under each path and hash each one (with the chunking settings and loader version); files of
+   formats no loader reads are listed as skipped.
 2. Compare with the served index: unchanged documents keep their passages and vectors (nothing re-embedded),
-   changed and new ones are loaded, chunked and embedded, removed ones are left out. A file that fails to load
-   is reported and skipped; if it was indexed before, its old passages stay (nothing is lost).
+   changed and new ones are loaded, chunked and embedded. Documents outside the paths are kept as they are, and
+   so are those under the paths whose files are gone, unless ``prune`` asks to remove them (``remove`` takes
+   documents out by path or id). A file that fails to load is reported and skipped; if it was indexed before,
+   its old passages stay (nothing is lost).
 3. With any change, write every passage into a new collection and move the alias only when it is complete.
    Any failure drops the new collection and leaves the served index exactly as it was.
 """
@@ -13,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
-import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,8 @@ from qdrant_client import QdrantClient
 
 from ingest.chunking import StructuredChunker
 from ingest.document import LoadedDocument
-from ingest.loaders import SUPPORTED_SUFFIXES, load_file
+from ingest.files import IngestReport, SourceFile, discover, file_hash, safe_url
+from ingest.loaders import load_file
 from kb.config import ChunkingSettings, Settings
 from kb.errors import IngestError, KbError, LoaderError
 from kb.models.encoders import TokenCounter, model_dimension, require_model
@@ -44,93 +47,11 @@ PAYLOAD_FIELDS = ["meta.document_id", "meta.doc_hash", "meta.source_path"]
 MAX_FILE_BYTES = ChunkingSettings.model_fields["max_file_bytes"].default  # the default of KB_CHUNKING__MAX_FILE_BYTES
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A file found under an ingested folder."""
-
-    path: Path
-    root: Path
-
-    @property
-    def key(self) -> str:
-        """The file's resolved path, as the manifest knows it."""
-        return str(self.path.resolve())
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did."""
-
-    files: int = 0
-    documents_unchanged: int = 0
-    documents_embedded: int = 0
-    documents_removed: int = 0
-    passages: int = 0
-    passages_embedded: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)
-    notices: list[tuple[str, str]] = field(default_factory=list)
-    changed: bool = False
-    collection: str | None = None
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        return {
-            **self.__dict__,
-            "failures": [{"file": f, "error": e} for f, e in self.failures],
-            "notices": [{"file": f, "notice": n} for f, n in self.notices],
-        }
-
-
-# The addresses a citation may link to; others (javascript:, data:, file:) would run or open something on click.
-URL_SCHEMES = ("http", "https")
-
-
-def safe_url(loaded: LoadedDocument) -> tuple[LoadedDocument, str | None]:
-    """Keep a document's ``url`` only if it is an http(s) address; else drop it and return the notice."""
-    url = loaded.url
-    if url is None:
-        return loaded, None
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme.lower() in URL_SCHEMES and parts.netloc and not any(c.isspace() or ord(c) < 32 for c in url):
-        return loaded, None
-    shown = url if len(url) <= 60 else url[:60] + "…"
-    return replace(loaded, url=None), f"url {shown!r} dropped: only http:// and https:// addresses are kept"
-
-
-def discover(paths: Iterable[Path]) -> list[SourceFile]:
-    """Supported files under ``paths`` (files given directly count relative to their folder)."""
-    found: dict[str, SourceFile] = {}
-    for raw in paths:
-        path = Path(raw)
-        if path.is_file():
-            candidates, root = [path], path.parent
-        elif path.is_dir():
-            candidates, root = sorted(p for p in path.rglob("*") if p.is_file()), path
-        else:
-            raise IngestError(f"{path} does not exist")
-        for file in candidates:
-            relative = file.relative_to(root).parts
-            if any(part.startswith(".") for part in relative) or file.suffix.lower() not in SUPPORTED_SUFFIXES:
-                continue
-            item = SourceFile(file, root)
-            found.setdefault(item.key, item)
-    return list(found.values())
-
-
 def settings_fingerprint(settings: Settings) -> str:
     """Fingerprint what, besides a file's bytes, decides its passages and vectors."""
     chunking = settings.chunking.model_dump(exclude={"max_file_bytes"})  # decides which files, not their passages
     parts = {"version": PIPELINE_VERSION, "chunking": chunking, "model": str(settings.model_dir)}
     return json.dumps(parts, sort_keys=True)
-
-
-def file_hash(file: SourceFile, fingerprint: str) -> str:
-    """Content hash of one file under the current settings."""
-    digest = hashlib.sha256(fingerprint.encode())
-    digest.update(file.path.relative_to(file.root).as_posix().encode())
-    digest.update(file.path.read_bytes())
-    return digest.hexdigest()
 
 
 def passage_documents(
@@ -182,11 +103,14 @@ class Indexer:
             self._detector = LanguageDetector()
         return self._detector.detect_supported(loaded.text[:2000])
 
-    def ingest(self, paths: Iterable[Path], *, fail_after_write: Callable[[], None] | None = None) -> IngestReport:
-        """Bring the served index in line with the files under ``paths``.
+    def ingest(
+        self, paths: Iterable[Path], *, prune: bool = False, fail_after_write: Callable[[], None] | None = None
+    ) -> IngestReport:
+        """Add and update the documents under ``paths``; keep every other document of the served index.
 
         Args:
-            paths: files and folders to index; the index afterwards holds exactly their documents.
+            paths: files and folders to index.
+            prune: also remove the indexed documents under ``paths`` whose files are gone (without it they stay).
             fail_after_write: test hook called after the new collection is written, before the swap.
 
         Raises:
@@ -194,20 +118,19 @@ class Indexer:
         """
         began = time.perf_counter()
         report = IngestReport()
-        files = discover(paths)
+        found = discover(paths)
+        files = found.files
         report.files = len(files)
+        report.skipped = found.skipped
         fingerprint = settings_fingerprint(self.settings)
         served = self.catalog.served()
+        indexed = self._indexed(served)
 
-        indexed: dict[str, dict[str, Any]] = {}
-        if served:
-            for _point_id, payload in self.catalog.payloads(served, PAYLOAD_FIELDS):
-                meta = payload.get("meta") or {}
-                indexed.setdefault(str(meta.get("source_path")), meta)
-
+        present = {f.key for f in files}
+        keep_paths = {k for k in indexed if not found.covers(k) or (k not in present and not prune)}
+        report.documents_kept = len(keep_paths)
         hashes: dict[str, str] = {}
         to_load: list[SourceFile] = []
-        keep_paths: set[str] = set()
         for file in files:
             try:
                 size = file.path.stat().st_size
@@ -256,6 +179,10 @@ class Indexer:
                 report.notices.append((str(file.path), notice))
             new_passages.extend(passages)
             report.documents_embedded += 1
+            if file.key in indexed:
+                report.documents_changed += 1
+            else:
+                report.documents_added += 1
 
         removed = [p for p in indexed if p not in keep_paths and p not in {f.key for f in to_load}]
         replaced = [f.key for f in to_load if f.key in indexed and f.key not in keep_paths]
@@ -276,6 +203,47 @@ class Indexer:
         report.collection = self._write_generation(new_passages, reused, fail_after_write)
         report.seconds = time.perf_counter() - began
         return report
+
+    def remove(self, targets: list[str]) -> IngestReport:
+        """Remove from the served index the documents under each target path, or with that document id.
+
+        Raises:
+            IngestError: a target matches nothing, or nothing would be left to serve; the index is unchanged.
+        """
+        began = time.perf_counter()
+        served = self.catalog.served()
+        indexed = self._indexed(served)
+        matched: set[str] = set()
+        unmatched = []
+        for target in targets:
+            scope = str(Path(target).resolve())
+            under = scope.rstrip(os.sep) + os.sep
+            hits = {k for k, meta in indexed.items()
+                    if k == scope or k.startswith(under) or meta.get("document_id") == target}
+            if not hits:
+                unmatched.append(target)
+            matched |= hits
+        if unmatched:
+            raise IngestError(f"not in the index: {', '.join(unmatched)} (give a file or folder that was ingested, "
+                              "or a document id as `kb search` shows it)")
+        keep = set(indexed) - matched
+        if not keep or served is None:
+            raise IngestError("that would leave nothing to serve; ingest other documents first")
+        reused = self._reused_passages(served, keep)
+        report = IngestReport(documents_kept=len(keep), documents_removed=len(matched), changed=True,
+                              passages=len(reused))
+        report.collection = self._write_generation([], reused, None)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def _indexed(self, served: str | None) -> dict[str, dict[str, Any]]:
+        """Return the served documents by source file (resolved path): the first passage's meta of each."""
+        indexed: dict[str, dict[str, Any]] = {}
+        if served:
+            for _point_id, payload in self.catalog.payloads(served, PAYLOAD_FIELDS):
+                meta = payload.get("meta") or {}
+                indexed.setdefault(str(meta.get("source_path")), meta)
+        return indexed
 
     def index_documents(self, documents: list[LoadedDocument]) -> IngestReport:
         """Index already-loaded documents as a whole new generation (evaluation corpora, not files)."""

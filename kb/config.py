@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from kb.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,7 +136,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KB_", env_nested_delimiter="__", extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="Where the index, model and feedback are kept.")
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data",
+        description="Where the index, model and feedback are kept (a relative path: from the current folder).",
+    )
     sources: list[Path] = Field(
         default_factory=lambda: [PROJECT_ROOT / "corpus" / "guides", PROJECT_ROOT.parent / "shared" / "sources"],
         description="Folders ingested by `kb ingest` without arguments (JSON list).",
@@ -223,3 +230,38 @@ def settings_table() -> str:
 
 if __name__ == "__main__":
     print(settings_table())
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment; a bad value ends in one line that names the variable.
+
+    Raises:
+        ConfigError: a ``KB_*`` value is not valid, with what is wrong and an example of a good one.
+    """
+    try:
+        return Settings(**overrides)
+    except SettingsError as exc:
+        raise ConfigError(_not_json(str(exc))) from None
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "KB_" + "__".join(str(part) for part in error["loc"]).upper()
+            given = os.environ.get(name)
+            shown = f"{name}={given!r}" if given is not None else name
+            problems.append(f"{shown}: {error['msg']}")
+        raise ConfigError("; ".join(problems) + " (see the Settings table in README.md)") from None
+
+
+def _not_json(message: str) -> str:
+    """Name the variable whose list or table value is not JSON, with the value written as JSON."""
+    found = re.search(r'field "(\w+)"', message)
+    prefix = "KB_" + (found.group(1).upper() if found else "")
+    for name, value in sorted(os.environ.items()):
+        if name != prefix and not name.startswith(prefix + "__"):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            example = json.dumps([part.strip() for part in value.split(",") if part.strip()])
+            return f"{name}={value!r} is not JSON; a list is written like {name}='{example}'"
+    return f"a {prefix}* setting cannot be read: {message}"

@@ -8,18 +8,21 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kb.config import Settings
+from kb.config import Settings, load_settings
 from kb.environment import configure_environment
 from kb.errors import ConfigError, KbError
+
+if TYPE_CHECKING:
+    from ingest.files import IngestReport
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
-    return Settings(**overrides)
+    return load_settings(**overrides)
 
 
 def _progress() -> bool:
@@ -44,7 +47,7 @@ def cmd_model_install(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    """Run `kb ingest`: index the given paths (none: the configured sources) and report what was done."""
+    """Run `kb ingest`: add and update the given paths (none: the configured sources); keep the rest of the index."""
     from ingest.indexer import Indexer
     from kb.search.store import open_client
 
@@ -53,20 +56,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     paths = [p for p in paths if p.exists() or args.paths]  # a missing default folder is not an error
     client = open_client(settings)
     try:
-        report = Indexer(settings, client, progress=_progress()).ingest(paths)
+        report = Indexer(settings, client, progress=_progress()).ingest(paths, prune=args.prune)
     finally:
         client.close()
+    return _report(report, args.json)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Run `kb remove`: take documents out of the index, by the file or folder they came from or by id."""
+    from ingest.indexer import Indexer
+    from kb.search.store import open_client
+
+    client = open_client(settings := _settings(args))
+    try:
+        report = Indexer(settings, client).remove(list(args.targets))
+    finally:
+        client.close()
+    return _report(report, args.json)
+
+
+def _report(report: IngestReport, as_json: bool) -> int:
     for file, error in report.failures:
-        print(f"kb ingest: skipped {file}: {error}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
-    else:
-        state = "updated" if report.changed else "unchanged"
-        print(
-            f"index {state}: {report.files} files, {report.passages} passages "
-            f"({report.passages_embedded} embedded, {report.documents_unchanged} documents unchanged, "
-            f"{report.documents_removed} removed, {len(report.failures)} skipped) in {report.seconds:.1f} s"
-        )
+        print(f"kb ingest: failed {file}: {error}", file=sys.stderr)
+    for file, reason in report.skipped:
+        print(f"kb ingest: skipped {file}: {reason}", file=sys.stderr)
+    for file, notice in report.notices:
+        print(f"kb ingest: note {file}: {notice}", file=sys.stderr)
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if as_json else report.summary())
     return 0
 
 
@@ -161,10 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", help="data directory (default: $KB_DATA_DIR or ./data)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", parents=[common], help="index files and folders (default: the configured corpus)")
+    p = sub.add_parser(
+        "ingest", parents=[common],
+        help="add or update files and folders (default: the configured corpus); the rest of the index is kept",
+    )
     p.add_argument("paths", nargs="*")
+    p.add_argument("--prune", action="store_true",
+                   help="also remove indexed documents under these paths whose files are gone")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("remove", parents=[common], help="remove documents by file, folder or document id")
+    p.add_argument("targets", nargs="+", metavar="PATH_OR_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser("search", parents=[common], help="find passages")
     p.add_argument("query")

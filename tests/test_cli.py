@@ -24,6 +24,16 @@ def test_cli_ingest_then_search_json(
     assert "index updated" in capsys.readouterr().out
     assert main(["ingest", str(fixture_corpus), "--data-dir", data]) == 0
     assert "index unchanged" in capsys.readouterr().out
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "ferry.md").write_text("---\nid: own-ferry\nlanguage: en\n---\n\nThe ferry leaves at nine.\n\nBack at 5.\n")
+    (own / "table.xlsx").write_bytes(b"PK")
+    assert main(["ingest", str(own), "--data-dir", data]) == 0
+    out, err = capsys.readouterr()
+    assert "1 added" in out and "9 other documents kept, 0 removed" in out and "1 skipped" in out, out
+    assert "skipped" in err and "table.xlsx" in err
+    assert main(["remove", "own-ferry", "--data-dir", data]) == 0
+    assert "0 added" in capsys.readouterr().out
     assert main(["search", "Vem rapporterar om människohandel?", "-k", "2", "--json", "--data-dir", data]) == 0
     passages = json.loads(capsys.readouterr().out)["passages"]
     assert len(passages) == 2 and passages[0]["document_id"] == "fixture-rapportor-sv"
@@ -47,3 +57,32 @@ def test_cli_locked_store_says_what_to_do(cli_env: None, tmp_path: Path, capsys:
     finally:
         holder.close()
     assert "in use by another process" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("KB_API__CORS_ORIGINS", "https://a.example", "KB_API__CORS_ORIGINS='[\"https://a.example\"]'"),
+        ("KB_SOURCES", "corpus/guides", "is not JSON"),
+        ("KB_RETRIEVAL__TOP_K", "0", "greater than or equal to 1"),
+        ("KB_API__RATE", "fast", "valid number"),
+        ("KB_API__TRUSTED_PROXIES", '["proxy.example"]', "not an address or network"),
+    ],
+)
+def test_cli_a_bad_setting_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["search", "x"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"kb: error: {variable}=") and says in err[0], err
+
+
+def test_cli_default_data_folder_is_the_projects_wherever_kb_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from kb.config import PROJECT_ROOT, load_settings
+
+    monkeypatch.delenv("KB_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().data_dir == PROJECT_ROOT / "data"

@@ -69,7 +69,9 @@ class ReindexJob:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REINDEX_NICENESS)
         began = time.time()
         try:
-            report = kb.rebuild(lambda store: Indexer(kb.settings, store.client).ingest(list(kb.settings.sources)))
+            # The configured sources, as they are now: documents gone from them go; documents added elsewhere stay.
+            sources = list(kb.settings.sources)
+            report = kb.rebuild(lambda store: Indexer(kb.settings, store.client).ingest(sources, prune=True))
             self.last = {
                 "ok": True,
                 "finished": time.time(),

@@ -52,11 +52,58 @@ def test_ingest_edit_reembeds_only_that_file_and_delete_removes(
     assert top.document_id == "fixture-cooking-en" and "caraway" in top.text
 
     (fixture_corpus / "en" / "cooking.md").unlink()
-    third = ingest(settings, fixture_corpus)
+    kept = ingest(settings, fixture_corpus)
+    assert (kept.changed, kept.documents_removed, kept.documents_kept) == (False, 0, 1), "removing is explicit"
+    third = ingest(settings, fixture_corpus, prune=True)
     assert third.documents_removed == 1
     with KnowledgeBase(settings, encoder=encoder) as kb:
         documents = {p.document_id for p in kb.search("baking rye bread sourdough", k=20)}
     assert "fixture-cooking-en" not in documents
+
+
+OWN = ("---\nid: own-ferry\ntitle: Ferry timetable\nlanguage: en\n---\n\n"
+       "The island ferry leaves at nine.\n\nIt returns at five.\n")
+
+
+def test_ingest_own_documents_keeps_the_rest_of_the_index(
+    settings: Settings, fixture_corpus: Path, tmp_path: Path, encoder: Encoder
+) -> None:
+    first = ingest(settings, fixture_corpus)
+    own = tmp_path / "my" / "docs"
+    own.mkdir(parents=True)
+    (own / "ferry.md").write_text(OWN, encoding="utf-8")
+    (own / "notes.xlsx").write_bytes(b"PK\x03\x04 not ours")
+    (own / ".DS_Store").write_bytes(b"\x00")
+    added = ingest(settings, own)
+    assert (added.files, added.documents_added, added.documents_kept, added.documents_removed) == (
+        1, 1, first.documents_embedded, 0)
+    assert [(Path(f).name, "not a format" in r) for f, r in added.skipped] == [("notes.xlsx", True)]
+    assert added.passages == first.passages + added.passages_embedded
+    with KnowledgeBase(settings, encoder=encoder) as kb:
+        assert kb.search("When does the island ferry leave?", k=1)[0].document_id == "own-ferry"
+        assert kb.search("baking rye bread sourdough", k=1)[0].document_id == "fixture-cooking-en"
+
+    again = ingest(settings, fixture_corpus)  # the corpus again: the own document stays
+    assert not again.changed and again.documents_kept == 1
+
+
+def test_remove_by_path_or_document_id(settings: Settings, fixture_corpus: Path, tmp_path: Path) -> None:
+    first = ingest(settings, fixture_corpus)
+    client = open_client(settings)
+    try:
+        from ingest.indexer import Indexer
+
+        indexer = Indexer(settings, client)
+        by_id = indexer.remove(["fixture-cooking-en"])
+        by_path = indexer.remove([str(fixture_corpus / "sv")])
+        with pytest.raises(IngestError, match="not in the index: no-such-doc"):
+            indexer.remove(["no-such-doc"])
+        with pytest.raises(IngestError, match="nothing to serve"):
+            indexer.remove([str(fixture_corpus)])
+    finally:
+        client.close()
+    assert (by_id.documents_removed, by_id.documents_kept) == (1, first.documents_embedded - 1)
+    assert by_path.documents_removed == 3 and by_path.documents_kept == first.documents_embedded - 4
 
 
 def test_ingest_skips_a_corrupt_pdf_and_ingests_the_rest(settings: Settings, fixture_corpus: Path) -> None:
