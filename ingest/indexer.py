@@ -153,6 +153,7 @@ class Indexer:
                 to_load.append(file)
 
         new_passages: list[Document] = []
+        replaced_elsewhere: set[str] = set()
         chunker = self._chunker()
         for file in to_load:
             try:
@@ -179,15 +180,20 @@ class Indexer:
                 report.notices.append((str(file.path), notice))
             new_passages.extend(passages)
             report.documents_embedded += 1
-            if file.key in indexed:
+            # The same document from another file (a folder moved or copied): this one replaces it.
+            moved = {k for k in keep_paths - present if indexed[k].get("document_id") == loaded.document_id}
+            keep_paths -= moved
+            replaced_elsewhere |= moved
+            report.documents_kept -= len(moved)
+            if file.key in indexed or moved:
                 report.documents_changed += 1
             else:
                 report.documents_added += 1
 
-        removed = [p for p in indexed if p not in keep_paths and p not in {f.key for f in to_load}]
+        removed = [p for p in indexed if p not in keep_paths and p not in present and p not in replaced_elsewhere]
         replaced = [f.key for f in to_load if f.key in indexed and f.key not in keep_paths]
         report.documents_removed = len(removed)
-        report.changed = bool(new_passages or removed or replaced) or served is None
+        report.changed = bool(new_passages or removed or replaced or replaced_elsewhere) or served is None
         if not report.changed:
             report.collection = served
             report.passages = self.client.count(served).count if served else 0

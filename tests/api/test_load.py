@@ -247,6 +247,28 @@ def test_load_headers_over_real_http(server: tuple[str, Path]) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
+def test_load_cli_beside_the_server_asks_it(
+    server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from majakka.cli import main
+
+    url, corpus = server
+    for name, value in (("KB_DATA_DIR", str(corpus.parent / "data")), ("KB_SOURCES", json.dumps([str(corpus)])),
+                        ("KB_EMBEDDING__MODEL", str(MODEL_DIR)), ("KB_API__PORT", url.rsplit(":", 1)[1])):
+        monkeypatch.setenv(name, value)
+    question = "Kuka myöntää harkinta-ajan?"
+    assert main(["ask", question, "--json"]) == 0, "the folder is the server's: the CLI asks the server"
+    assert json.loads(capsys.readouterr().out)["answer"] == httpx.post(
+        f"{url}/api/v1/ask", json={"question": question}).json()["answer"]
+    assert main(["search", question, "-k", "2"]) == 0
+    assert capsys.readouterr().out.startswith("1. [")
+    assert main(["ingest", str(corpus)]) == 1
+    assert "stop it" in capsys.readouterr().err
+    monkeypatch.setenv("KB_API__ADMIN_TOKEN", TOKEN)
+    assert main(["ingest"]) == 0, "no paths and the server's token: the server reindexes"
+    assert "reindexed by the server" in capsys.readouterr().out
+
+
 def test_load_concurrent_requests_all_succeed(server: tuple[str, Path]) -> None:
     url, _corpus = server
     phase = asyncio.run(run_phase(url, "steady", 0, REQUESTS_PER_PHASE))

@@ -133,3 +133,15 @@ def test_ingest_failing_midway_leaves_the_previous_index_serving(
     finally:
         client.close()
     assert len(names) == 1, names  # the half-built collection was dropped
+
+
+def test_ingest_a_moved_folder_replaces_its_documents(settings: Settings, fixture_corpus: Path, tmp_path: Path) -> None:
+    import shutil
+
+    first = ingest(settings, fixture_corpus)
+    moved = tmp_path / "moved"
+    shutil.copytree(fixture_corpus, moved)
+    again = ingest(settings, moved)
+    assert (again.documents_changed, again.documents_added, again.documents_kept, again.documents_removed) == (
+        first.documents_embedded, 0, 0, 0)
+    assert again.passages == first.passages, "each document once, from its new place"
