@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from api.middleware import BodySizeLimit, JsonBody, SecurityHeaders, ServerErrors
 from api.ratelimit import TokenBucketLimiter
 from api.routes import admin, ask, feedback, health, pages, search, suggestions
+from api.routes.docs import mount_docs
 from kb.config import Settings
 from kb.environment import configure_environment
 from kb.errors import KbError, StoreError
@@ -64,6 +65,8 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
         summary="Answers about Finland's work against trafficking in human beings, cited to official material.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs from local assets (api/routes/docs.py); ReDoc needs a CDN and is not served
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.limiter = TokenBucketLimiter(settings.api.rate, settings.api.burst)
@@ -94,6 +97,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.include_router(feedback.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    mount_docs(app)
     if settings.api.cors_origins:
         # Exactly the configured origins (the sites that embed the widget); none configured: no CORS headers.
         app.add_middleware(

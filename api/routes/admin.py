@@ -9,19 +9,33 @@ import threading
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import client_key, get_kb, rate_limit, too_many_requests
+from api.schemas import ErrorResponse
 from ingest.indexer import Indexer
 from kb.errors import KbError
 from kb.knowledge_base import KnowledgeBase
 
 REINDEX_NICENESS = 10  # how much lower a reindex runs than the threads answering questions
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"], include_in_schema=False)
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="adminToken",
+    description="The admin token (KB_API__ADMIN_TOKEN). Without the setting the admin API answers 404.",
+)
+router = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin"],
+    responses={401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
+               503: {"model": ErrorResponse}},
+)
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+def require_admin(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None
+) -> None:
     """Require a bearer token equal to the configured one (compared in constant time); no token configured: 404.
 
     Admin requests count against the client's rate like every other, and wrong tokens against a budget of their
@@ -37,7 +51,7 @@ def require_admin(request: Request, authorization: Annotated[str | None, Header(
     wait = failures.wait(client)
     if wait > 0:
         raise too_many_requests(wait)
-    given = (authorization or "").removeprefix("Bearer ").strip()
+    given = credentials.credentials.strip() if credentials is not None else ""
     if not hmac.compare_digest(given.encode(), token.encode()):
         failures.take(client)
         raise HTTPException(
