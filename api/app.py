@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 
 from api.middleware import BodySizeLimit, JsonBody, SecurityHeaders, ServerErrors
 from api.ratelimit import TokenBucketLimiter
-from api.routes import admin, ask, feedback, health, pages, search, suggestions
+from api.routes import admin, ask, documents, feedback, health, pages, search, suggestions
 from api.routes.docs import mount_docs
 from kb.config import Settings
 from kb.environment import configure_environment
@@ -96,6 +96,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.include_router(suggestions.router)
     app.include_router(feedback.router)
     app.include_router(pages.router)
+    app.include_router(documents.router)
     app.include_router(admin.router)
     mount_docs(app)
     if settings.api.cors_origins:

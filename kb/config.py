@@ -107,6 +107,10 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(default=16_384, ge=1024, description="Largest request body accepted (larger: 413).")
     rate: float = Field(default=5.0, gt=0, description="Requests per second allowed per client, on average.")
     burst: int = Field(default=30, ge=1, description="Requests a client may send at once before the rate applies.")
+    frame_ancestors: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Sites that may show / and /embed in an iframe (CSP frame-ancestors, JSON list; [] for none).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or networks (CIDR) of the proxies whose X-Forwarded-For is believed (JSON list).",

@@ -105,6 +105,14 @@ class KnowledgeBase:
             "cache": {"entries": len(cache), "hits": cache.hits, "misses": cache.misses},
         }
 
+    def document(self, document_id: str) -> list[Passage]:
+        """Return every served passage of one document, in order (none: no such document).
+
+        Raises:
+            StoreError: the store failed.
+        """
+        return [Passage.from_document(d) for d in self.hybrid.passages_of(document_id)]
+
     def unknown_passages(self, passage_ids: list[str]) -> list[str]:
         """Return the ids, in the order given, that are not passages of the served index.
 

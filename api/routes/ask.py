@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 
 from api.deps import client_wait, get_kb, too_many_requests
 from api.logs import REQUEST_LOGGER
+from api.routes.documents import document_url
 from api.schemas import AskRequest, AskResponse, ErrorResponse
 from kb.answers.conversation import Turn
 from kb.asking import Question
@@ -76,4 +77,9 @@ async def ask(request: AskRequest, http: Request, kb: Annotated[KnowledgeBase, D
     )
     body = answer.to_dict()
     body.pop("flags", None)
+    for citation in body["citations"]:
+        # A document with no public address opens on its own page here, at the quoted span.
+        if not citation.get("url"):
+            citation["url"] = document_url(citation["document_id"], citation["passage_id"], citation["start"],
+                                           citation["end"])
     return AskResponse.model_validate(body)

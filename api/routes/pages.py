@@ -6,16 +6,22 @@ from html import escape
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 router = APIRouter(include_in_schema=False)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "frame-ancestors *; base-uri 'none'; form-action 'self'"
-)
+def page_csp(frame_ancestors: list[str]) -> str:
+    """Return our pages' CSP; ``frame_ancestors`` (KB_API__FRAME_ANCESTORS) are the sites that may frame them."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        f"frame-ancestors {' '.join(frame_ancestors) or chr(39) + 'none' + chr(39)}; base-uri 'none'; "
+        "form-action 'self'"
+    )
+
+
+PAGE_CSP = page_csp(["*"])  # the default: any site may put /embed in an iframe
 PAGE_HEADERS = {
     "Content-Security-Policy": PAGE_CSP,
     "X-Content-Type-Options": "nosniff",
@@ -25,6 +31,7 @@ STATIC_FILES = {
     "widget.js": "text/javascript; charset=utf-8",
     "widget.css": "text/css; charset=utf-8",
     "demo.css": "text/css; charset=utf-8",
+    "document.css": "text/css; charset=utf-8",
 }
 
 Language = Literal["fi", "sv", "en"]
@@ -95,8 +102,9 @@ NOSCRIPT = {"fi": "Majakka-keskustelu tarvitsee JavaScriptin.", "sv": "Majakka-c
             "en": "The Majakka chat needs JavaScript."}
 
 
-def _page(body: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status_code, headers=PAGE_HEADERS)
+def _page(request: Request, body: str, status_code: int = 200) -> HTMLResponse:
+    csp = page_csp(list(request.app.state.settings.api.frame_ancestors))
+    return HTMLResponse(body, status_code=status_code, headers={**PAGE_HEADERS, "Content-Security-Policy": csp})
 
 
 def demo_page(lang: Language, audience: str) -> str:
@@ -171,15 +179,19 @@ def _language(value: str | None) -> Language:
 
 
 @router.get("/", response_class=HTMLResponse)
-def demo(lang: Annotated[str | None, Query()] = None, audience: Annotated[str | None, Query()] = None) -> HTMLResponse:
+def demo(
+    request: Request, lang: Annotated[str | None, Query()] = None, audience: Annotated[str | None, Query()] = None
+) -> HTMLResponse:
     """Serve a demo page that looks like a (fictional) ministry's page, with the widget embedded."""
-    return _page(demo_page(_language(lang), "staff" if audience == "staff" else "public"))
+    return _page(request, demo_page(_language(lang), "staff" if audience == "staff" else "public"))
 
 
 @router.get("/embed", response_class=HTMLResponse)
-def embed(lang: Annotated[str | None, Query()] = None, audience: Annotated[str | None, Query()] = None) -> HTMLResponse:
+def embed(
+    request: Request, lang: Annotated[str | None, Query()] = None, audience: Annotated[str | None, Query()] = None
+) -> HTMLResponse:
     """Serve the chat as a full page, for an iframe."""
-    return _page(embed_page(_language(lang), "staff" if audience == "staff" else "public"))
+    return _page(request, embed_page(_language(lang), "staff" if audience == "staff" else "public"))
 
 
 def _static(name: str) -> FileResponse:
@@ -206,3 +218,9 @@ def widget_css() -> FileResponse:
 def demo_css() -> FileResponse:
     """Serve the demo and embed pages' stylesheet."""
     return _static("demo.css")
+
+
+@router.get("/document.css")
+def document_css() -> FileResponse:
+    """Serve the document pages' stylesheet."""
+    return _static("document.css")

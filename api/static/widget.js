@@ -5,9 +5,11 @@
  *
  * Attributes: data-lang (fi|sv|en; else the page's <html lang>, else en), data-audience (public|staff),
  * data-exit-url (where "Quick exit" goes; default https://www.google.com/), data-mode ("page": the chat fills the
- * page, as /embed does).
+ * page, as /embed does), data-api (the API's address when it is not where the script came from, e.g. behind a
+ * proxy at https://www.example.fi/majakka; http(s) only).
  *
- * Plain JavaScript, no build step. It talks only to the origin it was loaded from, keeps the conversation in memory
+ * Plain JavaScript, no build step. It talks only to its API (data-api, else the script's origin), keeps the
+ * conversation in memory
  * only (no cookies, no storage) and works under a strict Content-Security-Policy: no eval, no inline styles; its
  * stylesheet is linked from its own origin inside a shadow root.
  *
@@ -146,8 +148,10 @@
   if (!script || !script.src) {
     return;
   }
-  var origin = new URL(script.src, document.baseURI).origin;
   var data = script.dataset;
+  // Every request and the stylesheet go to the API's base: data-api (an origin with an optional path prefix), or
+  // the origin the script came from.
+  var origin = apiBase(data.api, script.src);
   var lang = pickLanguage(data.lang) || pickLanguage(document.documentElement.lang) || "en";
   var t = STRINGS[lang];
   var audience = data.audience === "staff" ? "staff" : "public";
@@ -169,6 +173,20 @@
   function pickLanguage(value) {
     var primary = String(value || "").trim().toLowerCase().split(/[-_]/)[0];
     return Object.prototype.hasOwnProperty.call(STRINGS, primary) ? primary : null;
+  }
+
+  function apiBase(given, scriptSrc) {
+    if (given) {
+      try {
+        var url = new URL(given, document.baseURI);
+        if (url.protocol === "https:" || url.protocol === "http:") {
+          return (url.origin + url.pathname).replace(/\/+$/, "");
+        }
+      } catch (e) {
+        // not an address: fall back to the script's origin
+      }
+    }
+    return new URL(scriptSrc, document.baseURI).origin;
   }
 
   // Only http(s) links are ever put into the page (never javascript: or data: URLs from a response or attribute).
@@ -653,7 +671,8 @@
       answer.citations.forEach(function (c) {
         var detailId = id + "-c" + c.n;
         var where = c.section ? c.title + " — " + c.section : c.title;
-        var url = safeUrl(c.url);
+        // A document page of ours is a path under the API's base (which may have a prefix).
+        var url = safeUrl(/^\/(?!\/)/.test(c.url || "") ? origin + c.url : c.url);
         var detail = h("div", { id: detailId, className: "detail", hidden: true }, [
           h("blockquote", { lang: c.language || null, dir: "auto" }, [h("p", { text: c.quote })]),
           h("p", { className: "where", dir: "auto", text: where }),

@@ -207,3 +207,36 @@ def test_ask_takes_history_ui_language_and_card_id(client: TestClient, sources_k
     assert 2 <= len(opening) <= 4 and all(s["card_id"] in sources_kb.asker.cards for s in opening)
     too_long = [{"question": "x", "answer": None, "card_id": None, "document_ids": []}] * 7
     assert client.post("/api/v1/ask", json={"question": "ok", "history": too_long}).status_code == 422
+
+
+def test_ask_every_citation_opens_a_page_with_its_quote(
+    client: TestClient, gold_answers: dict[str, dict[str, Any]]
+) -> None:
+    from html import escape
+    from urllib.parse import urlsplit
+
+    opened = 0
+    for qid, answer in gold_answers.items():
+        if qid.startswith("__"):
+            continue
+        for citation in answer["citations"]:
+            url = citation["url"]
+            assert url, (qid, citation["n"], "every citation has an address")
+            if url.startswith("https://www.finlex.fi/"):
+                url = f"/documents/{citation['document_id']}"  # a statute: Finlex, and its page here too
+            parts = urlsplit(url)
+            assert parts.path.startswith("/documents/"), url
+            if parts.query:
+                assert parts.fragment == f"passage-{citation['passage_id']}", url
+            page = client.get(url)
+            assert page.status_code == 200, (qid, url)
+            assert page.headers["content-security-policy"].startswith("default-src 'none'")
+            assert f'id="passage-{citation["passage_id"]}"' in page.text
+            if parts.query:
+                assert f"<mark>{escape(citation['quote'])}</mark>" in page.text, (qid, url, citation["quote"])
+            opened += 1
+    assert opened > 50, opened
+
+
+def test_ask_document_page_is_404_for_an_unknown_document(client: TestClient) -> None:
+    assert client.get("/documents/no-such-document").status_code == 404

@@ -265,3 +265,11 @@ def test_hardening_ingest_keeps_only_http_addresses(tmp_path: Path, encoder: Enc
     with KnowledgeBase(settings, encoder=encoder) as kb:
         urls = {d: {p.meta.get("url") for p in kb.hybrid.passages_of(d)} for d in ("script", "data", "web")}
     assert urls == {"script": {None}, "data": {None}, "web": {"https://example.org/guide"}}
+
+
+def test_hardening_frame_ancestors_follow_the_setting(fixture_kb: KnowledgeBase) -> None:
+    with app_with(fixture_kb, frame_ancestors=["https://ministry.example"]) as client:
+        csp = client.get("/embed?lang=en").headers["content-security-policy"]
+    assert "frame-ancestors https://ministry.example;" in csp
+    with app_with(fixture_kb, frame_ancestors=[]) as client:
+        assert "frame-ancestors 'none';" in client.get("/embed").headers["content-security-policy"]

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from tests.browser.test_widget import ARTIFACTS, Page, free_port
+from tests.browser.test_widget import ARTIFACTS, Page, Sites, free_port
 from tests.conftest import make_settings
 
 
@@ -50,3 +50,25 @@ def test_docs_render_every_operation_offline(page: Page, docs_server: str, tmp_p
     origin = urlsplit(docs_server).netloc
     elsewhere = [u for u in requested if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != origin]
     assert elsewhere == [], f"/docs asked other sites: {elsewhere}"
+
+
+def test_a_citation_opens_its_document_at_the_quote(axe_page: Page, axe_source: str, sites: Sites) -> None:
+    import httpx
+
+    from tests.browser.test_widget import run_axe
+
+    answer = httpx.post(f"{sites.api}/api/v1/ask", json={"question": "Mitä apua auttamisjärjestelmä antaa?"},
+                        timeout=60).json()
+    citation = next(c for c in answer["citations"] if c["url"].startswith("/documents/"))
+    axe_page.goto(sites.api + citation["url"])
+    marked = axe_page.locator(f"#passage-{citation['passage_id']} mark")
+    assert marked.inner_text() == citation["quote"]
+    assert marked.is_visible() and axe_page.evaluate(
+        "id => { const r = document.getElementById(id).getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }", f"passage-{citation['passage_id']}"
+    ), "the page opens scrolled to the cited passage"
+    assert axe_page.locator("html").get_attribute("lang") == answer["language"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    axe_page.screenshot(path=str(ARTIFACTS / "document-page.png"))
+    violations = run_axe(axe_page, axe_source)
+    assert not [v["id"] for v in violations if v["impact"] in ("serious", "critical")], violations

@@ -46,6 +46,7 @@ CHROMIUM_ARGS = [
 AXE_JS = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 ANSWER_TIMEOUT_MS = 90_000
+PROXY_PREFIX = "/majakka"  # where the third-party site's own proxy puts the API
 
 QUESTION_FI = "Kuka päättää harkinta-ajan antamisesta?"
 QUESTION_SV = "Vem beslutar om betänketid?"
@@ -102,10 +103,44 @@ def host_handler(api: str, host: str) -> type[BaseHTTPRequestHandler]:
             "<body><h1>Weather today</h1><p>Sunny.</p></body></html>",
             {},
         ),
+        # The API behind this site's own proxy, under a path prefix: the widget is told where with data-api.
+        "/proxied": (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Proxied</title></head><body><main>'
+            f'<h1>Behind a proxy</h1></main><script src="{host}{PROXY_PREFIX}/widget.js" '
+            f'data-api="{host}{PROXY_PREFIX}" data-exit-url="{exit_url}" async></script></body></html>',
+            {},
+        ),
     }
 
     class Handler(BaseHTTPRequestHandler):
+        def _proxy(self, method: str) -> None:
+            """Forward a request under PROXY_PREFIX to the API, as a site's reverse proxy would."""
+            import httpx
+
+            length = int(self.headers.get("Content-Length") or 0)
+            forwarded = httpx.request(
+                method, api + self.path[len(PROXY_PREFIX):], content=self.rfile.read(length) if length else None,
+                headers={k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")},
+                timeout=ANSWER_TIMEOUT_MS / 1000,
+            )
+            self.send_response(forwarded.status_code)
+            for name, value in forwarded.headers.items():
+                if name.lower() in ("content-type", "cache-control", "x-content-type-options"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(forwarded.content)))
+            self.end_headers()
+            self.wfile.write(forwarded.content)
+
+        def do_POST(self) -> None:
+            if self.path.startswith(PROXY_PREFIX + "/"):
+                self._proxy("POST")
+            else:
+                self.send_error(404)
+
         def do_GET(self) -> None:
+            if self.path.startswith(PROXY_PREFIX + "/"):
+                self._proxy("GET")
+                return
             body, headers = pages.get(self.path.split("?")[0], ("not found", {}))
             data = body.encode("utf-8")
             self.send_response(200 if body != "not found" else 404)
@@ -412,6 +447,22 @@ def test_widget_works_under_a_strict_csp_on_another_origin(page: Page, sites: Si
     # The browser's own favicon request is the host page's business, not the widget's.
     assert [v for v in page.evaluate("window.cspViolations || []") if "favicon" not in v] == []
     assert not [p for p in problems if ("Content Security Policy" in p or "CORS" in p) and "favicon" not in p]
+
+
+def test_widget_calls_the_api_given_by_data_api_under_a_path_prefix(page: Page, sites: Sites) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{sites.host}/proxied")
+    page.get_by_role("button", name="Ask about human trafficking").click()
+    body = ask(page, "Your question", "Send", QUESTION_EN)
+    assert body["citations"], body["answer"]
+    calls = [u for u in requested if "/api/v1/" in u or u.endswith(".css")]
+    assert calls and all(u.startswith(f"{sites.host}{PROXY_PREFIX}/") for u in calls), calls
+    guide = next((c for c in body["citations"] if c["url"].startswith("/documents/")), None)
+    if guide is not None:  # a guide's page opens through the same prefix
+        links = page.locator('majakka-chat .sources a[href*="/documents/"]')
+        hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+        assert hrefs and all(h.startswith(f"{sites.host}{PROXY_PREFIX}/documents/") for h in hrefs), hrefs
 
 
 @pytest.mark.parametrize(
