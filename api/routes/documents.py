@@ -44,7 +44,7 @@ def document_url(document_id: str, passage_id: str, start: int, end: int) -> str
     return f"/documents/{quote(document_id, safe='')}?passage={passage_id}&quote={start}-{end}#passage-{passage_id}"
 
 
-@router.get("/documents/{document_id}", response_class=HTMLResponse, dependencies=[Depends(rate_limit)])
+@router.get("/documents/{document_id:path}", response_class=HTMLResponse, dependencies=[Depends(rate_limit)])
 def document_page(
     document_id: str,
     kb: Annotated[KnowledgeBase, Depends(get_kb)],

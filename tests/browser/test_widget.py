@@ -289,8 +289,9 @@ def test_widget_answers_with_citations_that_expand_to_their_quote(page: Page, si
     expect(detail.locator(".where")).to_contain_text(citation["title"])
     if citation["section"]:
         expect(detail.locator(".where")).to_contain_text(citation["section"])
-    if citation["url"]:
-        expect(detail.get_by_role("link", name="Avaa lähde")).to_have_attribute("href", citation["url"])
+    # Every citation opens somewhere: Finlex for a statute, else its document's page on the API (a relative url).
+    expected = sites.api + citation["url"] if citation["url"].startswith("/") else citation["url"]
+    expect(detail.get_by_role("link", name="Avaa lähde")).to_have_attribute("href", expected)
     expect(reply.locator(".notice")).to_have_text(body["notice"])
     # The finished answer is announced once, in words, without the markers.
     assert page.evaluate("window.liveTexts") == [f"Majakka: {strip_markers(body['answer'])}"]
