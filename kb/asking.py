@@ -94,8 +94,11 @@ class Asker:
         """Answer one question."""
         text = normalise(q.text)
         own, language = self.languages(q, text)
+        # The language the question is written in (fi, sv, en), which may differ from the one asked for: cards are
+        # matched and passages searched in it, and the answer is written in ``language``.
+        asked = own if own in LANGUAGES else language
         embedding = self.embed(text) if embedding is None else embedding
-        match = self.matcher.match(text, embedding, language)
+        match = self.matcher.match(text, embedding, asked)
         talk = self.smalltalk.recognise(text, embedding, language, match.score)
         # Small talk is never urgent by itself: "shut up" or "this is useless" near a prototype is not danger.
         calm = talk is not None and talk.similarity >= SURE
@@ -113,13 +116,13 @@ class Asker:
         carried = follow_up_text(text, q.history, language, match)
         if carried is not None:
             text, embedding = carried, self.embed(carried)
-            match = self.matcher.match(text, embedding, language, preferences(q.history, self.cards))
+            match = self.matcher.match(text, embedding, asked, preferences(q.history, self.cards))
         card_id = match.card_id
         if card_id is not None and match.score >= CARD_SURE:  # a sure card needs no retrieval
             card = self.card_answer(self.cards[card_id], language, q.audience)
             if card is not None:
                 return card
-        extract = self.compose(text, embedding, language, q.audience)
+        extract = self.compose(text, embedding, language, q.audience, asked)
         # A card answers when it matches and the material has something to say: a card that merely shares words
         # with a question the material does not answer ("how much does a work permit cost?") is no answer.
         if card_id is not None and match.score < CARD_SURE and not extract[1].abstained:
@@ -168,10 +171,10 @@ class Asker:
         )
 
     def compose(
-        self, text: str, embedding: np.ndarray, language: str, audience: str
+        self, text: str, embedding: np.ndarray, language: str, audience: str, asked: str | None = None
     ) -> tuple[list[Document], Composition]:
-        """Retrieve, rerank and compose: the passages and the extract (or the abstention)."""
-        fused = self.search.retrieve(text, embedding, language=language, top_k=ASK_CANDIDATES)
+        """Retrieve (the question analysed in ``asked``, its own language), rerank and compose in ``language``."""
+        fused = self.search.retrieve(text, embedding, language=asked or language, top_k=ASK_CANDIDATES)
         documents = rerank(fused, language, audience)
         return documents, self.composer.compose(text, embedding, documents, language, audience)
 

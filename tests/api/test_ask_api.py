@@ -240,3 +240,23 @@ def test_ask_every_citation_opens_a_page_with_its_quote(
 
 def test_ask_document_page_is_404_for_an_unknown_document(client: TestClient) -> None:
     assert client.get("/documents/no-such-document").status_code == 404
+
+
+# Measured on 2026-12-01 over the held-out split, each answerable question asked for in the two other languages:
+# 4 of 82 abstained (before answering in the asker's language for search: 71 of 90 on the dev split).
+FORCED_LANGUAGE_ABSTENTION_CEILING = 0.10
+
+
+def test_ask_forced_language_answers_in_it_from_any_language(sources_kb: KnowledgeBase) -> None:
+    asked = abstained = 0
+    for q in load_gold(sources_kb.settings.gold, "heldout"):
+        if not q.answerable or q.language not in ("fi", "sv", "en"):
+            continue
+        for language in {"fi", "sv", "en"} - {q.language}:
+            answer = sources_kb.ask(q.question, language=language, audience=q.audience)
+            asked += 1
+            abstained += answer.abstained
+            if not answer.urgent:  # help comes in the person's own language
+                assert answer.language == language, (q.id, language, answer.language)
+    REPORT_LINES.append(f"forced language (held-out): {abstained}/{asked} abstained")
+    assert abstained / asked <= FORCED_LANGUAGE_ABSTENTION_CEILING, (abstained, asked)
