@@ -6,7 +6,7 @@
  * Attributes: data-lang (fi|sv|en; else the page's <html lang>, else en), data-audience (public|staff),
  * data-exit-url (where "Quick exit" goes; default https://www.google.com/), data-mode ("page": the chat fills the
  * page, as /embed does), data-api (the API's address when it is not where the script came from, e.g. behind a
- * proxy at https://HOST/majakka; http(s) only).
+ * proxy under a path prefix such as /majakka on the site; http(s) only).
  *
  * Plain JavaScript, no build step. It talks only to its API (data-api, else the script's origin), keeps the
  * conversation in memory
