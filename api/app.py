@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -121,18 +120,8 @@ class SafeJSONResponse(JSONResponse):
     """JSON that any text can be written as: non-ASCII escaped (so a lone surrogate cannot fail the encoding)."""
 
     def render(self, content: object) -> bytes:
-        """Encode ``content`` as ASCII JSON; a value JSON cannot carry (NaN) is written as null."""
-        return json.dumps(_finite(content), ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
-
-
-def _finite(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
+        """Encode ``content`` as ASCII JSON (error bodies: strings and locations, never a request's values)."""
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
 
 
 def _part(value: object) -> str | int:

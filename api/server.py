@@ -17,6 +17,7 @@ peer's: uvicorn's proxy-header handling (which trusts ``X-Forwarded-For`` from 1
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import uvicorn
@@ -124,7 +125,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._send_and_close(408, self._refusal[1])
 
     def _send_and_close(self, status: int, detail: str) -> None:
-        body = ('{"detail": "' + detail + '"}').encode()
+        body = json.dumps({"detail": detail}).encode()
         head = (
             f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
             f"content-length: {len(body)}\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n"

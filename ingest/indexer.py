@@ -128,6 +128,10 @@ class Indexer:
 
         present = {f.key for f in files}
         keep_paths = {k for k in indexed if not found.covers(k) or (k not in present and not prune)}
+        # The kept documents by id: one loaded again from another file (a folder moved or copied) is replaced.
+        kept_by_id: dict[str, set[str]] = {}
+        for key in keep_paths:
+            kept_by_id.setdefault(str(indexed[key].get("document_id")), set()).add(key)
         report.documents_kept = len(keep_paths)
         hashes: dict[str, str] = {}
         to_load: list[SourceFile] = []
@@ -180,8 +184,7 @@ class Indexer:
                 report.notices.append((str(file.path), notice))
             new_passages.extend(passages)
             report.documents_embedded += 1
-            # The same document from another file (a folder moved or copied): this one replaces it.
-            moved = {k for k in keep_paths - present if indexed[k].get("document_id") == loaded.document_id}
+            moved = kept_by_id.pop(loaded.document_id, set())
             keep_paths -= moved
             replaced_elsewhere |= moved
             report.documents_kept -= len(moved)

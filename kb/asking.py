@@ -171,10 +171,10 @@ class Asker:
         )
 
     def compose(
-        self, text: str, embedding: np.ndarray, language: str, audience: str, asked: str | None = None
+        self, text: str, embedding: np.ndarray, language: str, audience: str, asked: str
     ) -> tuple[list[Document], Composition]:
         """Retrieve (the question analysed in ``asked``, its own language), rerank and compose in ``language``."""
-        fused = self.search.retrieve(text, embedding, language=asked or language, top_k=ASK_CANDIDATES)
+        fused = self.search.retrieve(text, embedding, language=asked, top_k=ASK_CANDIDATES)
         documents = rerank(fused, language, audience)
         return documents, self.composer.compose(text, embedding, documents, language, audience)
 

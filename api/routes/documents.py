@@ -65,11 +65,10 @@ def render(passages: list[Passage], marked: tuple[str, int, int] | None) -> str:
     first = passages[0]
     language = first.language if first.language in LABELS else "en"
     labels = LABELS[language]
-    sections: list[tuple[str, str]] = []
+    sections: dict[str, str] = {}  # anchor -> title, in document order
     for p in passages:
-        key = _anchor(p)
-        if p.section and all(key != k for k, _ in sections):
-            sections.append((key, p.section))
+        if p.section:
+            sections.setdefault(_anchor(p), p.section)
     body = []
     current = None
     for p in passages:
@@ -85,7 +84,7 @@ def render(passages: list[Passage], marked: tuple[str, int, int] | None) -> str:
             text = text[cut:]
             span = (span[0] - cut, span[1] - cut) if span is not None else None
         body.append(f'<p id="passage-{escape(p.passage_id)}" class="passage">{_marked(text, span)}</p>')
-    contents = "".join(f'<li><a href="#section-{escape(k)}">{escape(t)}</a></li>' for k, t in sections)
+    contents = "".join(f'<li><a href="#section-{escape(k)}">{escape(t)}</a></li>' for k, t in sections.items())
     source = (f'<p><a href="{escape(first.url)}" rel="noopener noreferrer">{labels["source"]}</a></p>'
               if first.url and first.url.startswith(("https://", "http://")) else "")
     note = (f'<p class="note">{labels["quoted"]} <a href="#passage-{escape(marked[0])}">{labels["skip"]}</a></p>'

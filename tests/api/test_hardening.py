@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,22 +22,20 @@ from api.ratelimit import OVERFLOW, TokenBucketLimiter
 from api.routes.feedback import FeedbackStore
 from kb.knowledge_base import KnowledgeBase
 from kb.models.encoders import Encoder
-from tests.conftest import FIXTURE_CORPUS, ingest_into, make_settings
+from tests.conftest import copy_fixture_index, ingest_into, make_settings
 
 TOKEN = "hardening-admin-token"
 MARKER = "MARKER-7f3a-my-boss-keeps-my-passport"
 
 
 @pytest.fixture(scope="module")
-def fixture_kb(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder, model_dir: Path) -> Iterator[KnowledgeBase]:
-    root = tmp_path_factory.mktemp("hardening")
-    corpus = root / "corpus"
-    shutil.copytree(FIXTURE_CORPUS, corpus)
-    settings = make_settings(root / "data", sources=[corpus], api={"admin_token": TOKEN, "rate": 1000, "burst": 1000})
-    ingest_into(settings, [corpus])
-    kb = KnowledgeBase(settings, encoder=encoder)
-    yield kb
-    kb.close()
+def fixture_kb(
+    tmp_path_factory: pytest.TempPathFactory, fixture_index: Path, encoder: Encoder
+) -> Iterator[KnowledgeBase]:
+    settings = copy_fixture_index(fixture_index, tmp_path_factory.mktemp("hardening") / "root",
+                                  api={"admin_token": TOKEN, "rate": 1000, "burst": 1000})
+    with KnowledgeBase(settings, encoder=encoder) as kb:
+        yield kb
 
 
 @pytest.fixture(scope="module")

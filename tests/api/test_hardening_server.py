@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from kb.config import PROJECT_ROOT
-from tests.api.test_load import free_port
 from tests.conftest import copy_fixture_index
+from tests.serving import free_port, stop, wait_until_serving
 
 MARKER = "MARKER-91c2-they-lock-us-in"
 HISTORY_MARKER = "MARKER-5d0e-history-turn"
@@ -83,26 +83,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, fixture_index: Path) -> Ite
         )
     found = Server(f"http://127.0.0.1:{port}", port, stdout, stderr, settings.data_dir)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"`kb serve` exited with {process.returncode}:\n{found.output()[-3000:]}")
-            try:
-                if httpx.get(f"{found.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"`kb serve` was not ready in 120 s:\n{found.output()[-3000:]}")
-            time.sleep(0.5)
+        wait_until_serving(process, found.url, found.output, 120)
         yield found
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def exchange(port: int, data: bytes, *, wait: float = 10.0, source: str = "127.0.0.1") -> tuple[bytes, float]:

@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pytest
 
 from kb.config import PROJECT_ROOT
 from tests.conftest import MODEL_DIR, REPORT_LINES, copy_fixture_index, ingest_into
+from tests.serving import free_port, stop, wait_until_serving
 
 TOKEN = "load-admin-token"
 CONCURRENCY = 32
@@ -92,12 +92,6 @@ class Phase:
         )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, fixture_index: Path) -> Iterator[tuple[str, Path]]:
     """`kb serve` on a free loopback port over a copy of the fixture index; its URL and its corpus folder."""
@@ -125,26 +119,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, fixture_index: Path) -> Ite
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"`kb serve` exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"`kb serve` was not ready in {STARTUP_SECONDS} s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+        wait_until_serving(process, url, log_path.read_text, STARTUP_SECONDS)
         yield url, settings.sources[0]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def request_for(number: int) -> tuple[str, str, dict[str, Any]]:

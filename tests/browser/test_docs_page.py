@@ -12,8 +12,9 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from tests.browser.test_widget import ARTIFACTS, Page, Sites, free_port
+from tests.browser.test_widget import ARTIFACTS, Page, Sites
 from tests.conftest import make_settings
+from tests.serving import free_port
 
 
 @pytest.fixture(scope="module")

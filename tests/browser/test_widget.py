@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import sqlite3
 import threading
 import time
@@ -26,6 +25,7 @@ from api.app import create_app
 from kb.config import PROJECT_ROOT
 from kb.knowledge_base import KnowledgeBase
 from tests.conftest import REPORT_LINES
+from tests.serving import free_port
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -63,12 +63,6 @@ FOCUSED_JS = """() => {
           expanded: el.getAttribute('aria-expanded'), outline: getComputedStyle(el).outlineStyle,
           outlineWidth: getComputedStyle(el).outlineWidth};
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
