@@ -23,6 +23,10 @@ class PassageOut(BaseModel):
     source: str
     text: str
     score: float
+    kind: str | None = Field(
+        default=None, description="guide (our plain-language guides) or the official material's own kind: statute, "
+        "consolidated-statute, case-law, press-release, document",
+    )
 
 
 class SearchResponse(BaseModel):

@@ -25,7 +25,8 @@ from kb.text.language import Analysers
 LEFT_OUT = 5  # every fifth question (index 4, 9, …) of a card is a dev question
 
 
-def _left_out(i: int) -> bool:
+def left_out_question(i: int) -> bool:
+    """Tell whether a card's i-th question (per language) is a dev question, left out of the matcher."""
     return i % LEFT_OUT == LEFT_OUT - 1
 
 
@@ -34,13 +35,13 @@ def sweep(settings: Settings) -> list[dict[str, float]]:
     encoder = build_query_encoder(settings)
     cards = load_cards(settings.answers)
     analysers = Analysers()
-    matcher = CardMatcher.build(cards, encoder.encode_many, analysers, leave_out=_left_out)
+    matcher = CardMatcher.build(cards, encoder.encode_many, analysers, leave_out=left_out_question)
     positives = [
         (card.id, language, q)
         for card in cards.values()
         for language, text in card.texts.items()
         for i, q in enumerate(text.questions)
-        if _left_out(i)
+        if left_out_question(i)
     ]
     negatives = [
         (row["language"], row["question"])
@@ -51,9 +52,9 @@ def sweep(settings: Settings) -> list[dict[str, float]]:
     pos_vectors = encoder.encode_many([q for _c, _l, q in positives])
     neg_vectors = encoder.encode_many([q for _l, q in negatives])
     rows = []
-    grid = itertools.product((0.0, 0.05, 0.1, 0.2), np.arange(0.84, 0.95, 0.01), (0.0, 0.01, 0.02))
-    for weight, score, margin in grid:
-        t = Thresholds(term_weight=weight, card_score=float(score), card_margin=margin)
+    grid = itertools.product(np.arange(0.84, 0.95, 0.01), (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6))
+    for score, sure in grid:
+        t = Thresholds(card_score=float(score), rank_sure=sure)
         m = replace_thresholds(matcher, t)
         right = wrong = missed = 0
         for (card_id, language, q), vector in zip(positives, pos_vectors, strict=True):
@@ -65,7 +66,7 @@ def sweep(settings: Settings) -> list[dict[str, float]]:
         false = sum(m.match(q, v, lang).card_id is not None for (lang, q), v in pairs)
         rows.append(
             {
-                "term_weight": weight, "card_score": round(float(score), 2), "card_margin": margin,
+                "card_score": round(float(score), 2), "rank_sure": sure,
                 "right": right / len(positives), "wrong": wrong / len(positives), "missed": missed / len(positives),
                 "precision": right / max(1, right + wrong), "false_cards": false / max(1, len(negatives)),
             }

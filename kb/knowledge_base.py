@@ -151,18 +151,26 @@ class KnowledgeBase:
         return vector
 
     def search(
-        self, query: str, *, k: int | None = None, language: str | None = None, embedding: np.ndarray | None = None
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        language: str | None = None,
+        kind: str | None = None,
+        embedding: np.ndarray | None = None,
     ) -> list[Passage]:
-        """Find the best passages for ``query``, optionally only in ``language``."""
+        """Find the best passages for ``query``, optionally only in ``language`` and of ``kind`` (official, guide)."""
         query = normalise(query)
         top_k = k or self.settings.retrieval.top_k
-        key = question_key(query, "search", top_k, language, self.hybrid.generation())
+        key = question_key(query, "search", top_k, language, kind, self.hybrid.generation())
         cached = self.results.get(key)
         if cached is not None:
             return list(cached)
         embedding = self.embed(query) if embedding is None else embedding
         query_language = language or self.asker.detector.detect_supported(query)
-        fused = self.hybrid.retrieve(query, embedding, language=query_language, top_k=top_k, language_filter=language)
+        fused = self.hybrid.retrieve(
+            query, embedding, language=query_language, top_k=top_k, language_filter=language, kind_filter=kind
+        )
         passages = [Passage.from_document(d) for d in fused]
         self.results.put(key, tuple(passages))
         return passages
@@ -179,10 +187,14 @@ class KnowledgeBase:
         self.results.put(key, answer)
         return answer
 
-    async def search_async(self, query: str, *, k: int | None = None, language: str | None = None) -> list[Passage]:
+    async def search_async(
+        self, query: str, *, k: int | None = None, language: str | None = None, kind: str | None = None
+    ) -> list[Passage]:
         """``search`` for an event loop (see ``ask_async``)."""
         embedding = await self.embed_async(normalise(query))
-        return await self._off_loop(lambda: self.search(query, k=k, language=language, embedding=embedding))
+        return await self._off_loop(
+            lambda: self.search(query, k=k, language=language, kind=kind, embedding=embedding)
+        )
 
     async def ask_async(self, question: Question) -> Answer:
         """``ask`` for an event loop.

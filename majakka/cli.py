@@ -126,9 +126,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         with KnowledgeBase(settings) as kb:
-            found = {"passages": [p.to_dict() for p in kb.search(args.query, k=args.k, language=args.language)]}
+            passages = kb.search(args.query, k=args.k, language=args.language, kind=args.kind)
+            found = {"passages": [p.to_dict() for p in passages]}
     except StoreLockedError:
-        params = {"q": args.query, "k": args.k or settings.retrieval.top_k, "language": args.language}
+        params = {"q": args.query, "k": args.k or settings.retrieval.top_k}
+        params |= {"language": args.language, "kind": args.kind}
         found = _from_server(settings, "GET", "/api/v1/search", params={k: v for k, v in params.items() if v})
     if args.json:
         print(json.dumps(found, ensure_ascii=False, indent=2))
@@ -290,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", type=_question)
     p.add_argument("-k", type=_count, default=None, help="how many passages, 1 to 50 (default: KB_RETRIEVAL__TOP_K)")
     p.add_argument("--language", choices=["fi", "sv", "en"])
+    p.add_argument("--kind", choices=["official", "guide"],
+                   help="only official material (statutes, case law, the press release, the plan) or only our guides")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 

@@ -38,6 +38,12 @@ def test_cli_ingest_then_search_json(
     passages = json.loads(capsys.readouterr().out)["passages"]
     assert len(passages) == 2 and passages[0]["document_id"] == "fixture-rapportor-sv"
     assert passages[0]["source"] == "sv/rapportor.md"
+    # The fixture corpus holds documents and no guide: --kind keeps all of them, or none.
+    question = "Vem rapporterar om människohandel?"
+    assert main(["search", question, "--kind", "official", "--json", "--data-dir", data]) == 0
+    assert json.loads(capsys.readouterr().out)["passages"][0]["document_id"] == "fixture-rapportor-sv"
+    assert main(["search", question, "--kind", "guide", "--json", "--data-dir", data]) == 0
+    assert json.loads(capsys.readouterr().out)["passages"] == []
 
 
 def test_cli_error_is_one_line_and_exit_1(cli_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,7 +59,10 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def leans(text: str, language: str) -> bool:
-    """Tell whether the question opens with a continuing word or points back with a pronoun."""
+    """Tell whether the question opens with a continuing word, or is short and points back with a pronoun.
+
+    A longer question that names its own topic uses pronouns for other things ("när det gäller", "is it true that").
+    """
     lowered = text.lower().strip()
     words = _WORD.findall(lowered)
     if not words:
@@ -67,18 +70,27 @@ def leans(text: str, language: str) -> bool:
     openers = _OPENERS.get(language, _OPENERS["en"])
     if any(lowered.startswith(o + " ") or lowered == o for o in openers):
         return True
-    return any(w in _POINTERS.get(language, _POINTERS["en"]) for w in words)
+    return len(words) <= TOPICLESS_WORDS and any(w in _POINTERS.get(language, _POINTERS["en"]) for w in words)
 
 
-def follow_up_text(text: str, history: History, language: str, match: CardMatch) -> str | None:
-    """Return the question read with the previous one, or None when it stands on its own."""
+def follow_up_text(
+    text: str, history: History, language: str, match: CardMatch, cards: dict[str, Card]
+) -> str | None:
+    """Return the question read with the previous one, or None when it stands on its own.
+
+    The topic is the previous question's words and, when a card answered it, that card's own first question: "Entä
+    jos en puhu suomea?" names no topic, but the card that answered it does.
+    """
     if not history:
         return None
     words = len(_WORD.findall(text))
     topicless = match.card_id is None and words <= TOPICLESS_WORDS
     if not (leans(text, language) or topicless):
         return None
-    topic = topic_words(history[-1].question, language)
+    previous = history[-1]
+    card = cards.get(previous.card_id or "")
+    sources = [previous.question] + ([card.texts[language].questions[0]] if card and language in card.texts else [])
+    topic = list(dict.fromkeys(w for source in sources for w in topic_words(source, language)))
     return f"{text} {' '.join(topic)}" if topic else None
 
 

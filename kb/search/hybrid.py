@@ -50,16 +50,18 @@ class HybridSearch:
         language: str | None,
         top_k: int,
         language_filter: str | None = None,
+        kind_filter: str | None = None,
         weights: list[float] | None = None,
     ) -> list[Document]:
         """Return the fused passages, best first; each carries its fused score.
 
-        ``weights``: (dense, sparse) instead of the configured ones (the evaluation's single-side baselines).
+        ``language_filter`` and ``kind_filter`` (``official`` or ``guide``, see ``KIND_FILTERS``) keep only those
+        passages. ``weights``: (dense, sparse) instead of the configured ones (the evaluation's single-side baselines).
 
         Raises:
             StoreError: no index is served, or the store failed.
         """
-        filters = {"field": "meta.language", "operator": "==", "value": language_filter} if language_filter else None
+        filters = passage_filters(language_filter, kind_filter)
         inputs: dict[str, dict[str, Any]] = {
             "dense": {"query_embedding": embedding, "filters": filters},
             "bm25": {"text": text, "language": language},
@@ -146,3 +148,26 @@ class HybridSearch:
                 return None
             matches = documents.filter_documents(filters=address_filter(address))
         return min(matches, key=lambda d: d.meta.get("passage_index", 0)) if matches else None
+
+
+# What ``kind`` asks for: our plain-language guides, or the official material (statutes, case law, the press
+# release, the action plan and any other ingested document: everything that is not one of our guides).
+KIND_FILTERS: dict[str, dict[str, Any]] = {
+    "guide": {"field": "meta.kind", "operator": "==", "value": "guide"},
+    "official": {"field": "meta.kind", "operator": "!=", "value": "guide"},
+}
+
+
+def passage_filters(language: str | None, kind: str | None) -> dict[str, Any] | None:
+    """Return the Haystack filter for passages in ``language`` and of ``kind`` (None: no filter).
+
+    Raises:
+        ValueError: a kind that is not ``official`` or ``guide``.
+    """
+    if kind is not None and kind not in KIND_FILTERS:
+        raise ValueError(f"kind must be one of {', '.join(KIND_FILTERS)}, not {kind!r}")
+    conditions = [{"field": "meta.language", "operator": "==", "value": language}] if language else []
+    conditions += [KIND_FILTERS[kind]] if kind else []
+    if len(conditions) <= 1:
+        return conditions[0] if conditions else None
+    return {"operator": "AND", "conditions": conditions}

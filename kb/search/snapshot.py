@@ -39,6 +39,7 @@ class Snapshot:
     by_id: dict[str, Document]
     twins: dict[Address, Document]
     by_document: dict[str, list[Document]] = field(default_factory=dict)
+    kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
 
     def __deepcopy__(self, _memo: dict[int, Any]) -> Snapshot:
         # Read-only once loaded; passed through a pipeline as is.
@@ -95,7 +96,34 @@ class Snapshot:
         for d in sorted(documents, key=lambda d: d.meta.get("passage_index", 0)):
             by_document.setdefault(str(d.meta.get("document_id", "")), []).append(d)
         by_id = {d.id: d for d in documents}
-        return cls(collection, documents, dense, postings, idf, languages, by_id, twins, by_document)
+        kinds = np.array([str(d.meta.get("kind", "")) for d in documents])
+        return cls(collection, documents, dense, postings, idf, languages, by_id, twins, by_document, kinds)
+
+    def mask(self, filters: dict[str, Any] | None) -> np.ndarray | None:
+        """Return which passages pass a Haystack filter (None: all do).
+
+        A snapshot applies what the API asks for: ``meta.language`` and ``meta.kind`` compared with ``==`` or ``!=``,
+        and conditions joined by ``AND``.
+
+        Raises:
+            ValueError: any other filter (dropping it would return passages the caller excluded).
+        """
+        if not filters:
+            return None
+        if filters.get("operator") == "AND" and isinstance(filters.get("conditions"), list):
+            keep = np.ones(len(self.documents), dtype=bool)
+            for condition in filters["conditions"]:
+                part = self.mask(condition)
+                if part is not None:
+                    keep &= part
+            return keep
+        columns = {"meta.language": self.languages, "meta.kind": self.kinds}
+        column = columns.get(str(filters.get("field")))
+        operator = filters.get("operator")
+        if column is None or operator not in ("==", "!=") or not isinstance(filters.get("value"), str):
+            raise ValueError(f"the in-memory snapshot cannot apply the filter {filters!r}")
+        equal: np.ndarray = column == filters["value"]
+        return equal if operator == "==" else ~equal
 
     def passages(self, ranking: Ranking) -> list[Document]:
         """Return the ranked rows as full passages, with the ranking's score.
@@ -125,9 +153,9 @@ class Snapshot:
         address = twin_address(document.meta, language) if document is not None else None
         return self.twins.get(address) if address is not None else None
 
-    def _top(self, scores: np.ndarray, top_k: int, language: str | None) -> Ranking:
-        if language:
-            scores = np.where(self.languages == language, scores, -np.inf)
+    def _top(self, scores: np.ndarray, top_k: int, keep: np.ndarray | None) -> Ranking:
+        if keep is not None:
+            scores = np.where(keep, scores, -np.inf)
         k = min(top_k, int(np.isfinite(scores).sum()))
         if k <= 0:
             return Ranking(self, np.zeros(0, dtype=np.int64), np.zeros(0))
@@ -135,11 +163,13 @@ class Snapshot:
         best = best[np.argsort(-scores[best], kind="stable")]
         return Ranking(self, best.astype(np.int64), scores[best].astype(np.float64))
 
-    def dense_search(self, embedding: list[float] | np.ndarray, top_k: int, language: str | None = None) -> Ranking:
+    def dense_search(
+        self, embedding: list[float] | np.ndarray, top_k: int, filters: dict[str, Any] | None = None
+    ) -> Ranking:
         """Passages by cosine similarity (vectors are normalised)."""
-        return self._top(self.dense @ np.asarray(embedding, dtype=np.float32), top_k, language)
+        return self._top(self.dense @ np.asarray(embedding, dtype=np.float32), top_k, self.mask(filters))
 
-    def sparse_search(self, query: SparseEmbedding, top_k: int, language: str | None = None) -> Ranking:
+    def sparse_search(self, query: SparseEmbedding, top_k: int, filters: dict[str, Any] | None = None) -> Ranking:
         """Passages by BM25 (query weights × IDF × stored term weights); passages with no term do not qualify."""
         scores = np.zeros(len(self.documents), dtype=np.float32)
         matched = np.zeros(len(self.documents), dtype=bool)
@@ -150,7 +180,7 @@ class Snapshot:
             rows, weights = posting
             scores[rows] += value * self.idf[int(index)] * weights
             matched[rows] = True
-        return self._top(np.where(matched, scores, -np.inf), top_k, language)
+        return self._top(np.where(matched, scores, -np.inf), top_k, self.mask(filters))
 
 
 class SnapshotHolder:
@@ -197,19 +227,6 @@ class SnapshotHolder:
             self._lock.release()
 
 
-def _language(filters: dict[str, Any] | None) -> str | None:
-    """Return the language of a ``meta.language ==`` filter, the only filter a snapshot applies.
-
-    Raises:
-        ValueError: any other filter (dropping it would return passages the caller excluded).
-    """
-    if not filters:
-        return None
-    if filters.get("field") == "meta.language" and filters.get("operator") == "==":
-        return str(filters["value"])
-    raise ValueError(f"the in-memory snapshot cannot apply the filter {filters!r}")
-
-
 @component
 class SnapshotEmbeddingRetriever:
     """Dense retrieval from the in-memory snapshot (same inputs as QdrantEmbeddingRetriever)."""
@@ -230,7 +247,7 @@ class SnapshotEmbeddingRetriever:
         snapshot = snapshot or self.holder.current()
         if snapshot is None:
             return {"ranking": None}
-        return {"ranking": snapshot.dense_search(query_embedding, top_k or self.top_k, _language(filters))}
+        return {"ranking": snapshot.dense_search(query_embedding, top_k or self.top_k, filters)}
 
 
 @component
@@ -253,4 +270,4 @@ class SnapshotSparseRetriever:
         snapshot = snapshot or self.holder.current()
         if snapshot is None:
             return {"ranking": None}
-        return {"ranking": snapshot.sparse_search(query_sparse_embedding, top_k or self.top_k, _language(filters))}
+        return {"ranking": snapshot.sparse_search(query_sparse_embedding, top_k or self.top_k, filters)}

@@ -52,9 +52,25 @@ def test_search_language_filter(client: TestClient) -> None:
     assert passages and all(p["language"] == "sv" for p in passages)
 
 
+def test_search_kind_filter_separates_the_statutes_from_our_guides(client: TestClient) -> None:
+    question = "Kuka päättää harkinta-ajasta?"
+    mixed = client.get("/api/v1/search", params={"q": question, "k": 20}).json()["passages"]
+    assert {p["kind"] == "guide" for p in mixed} == {True, False}, "the unfiltered results should hold both kinds"
+    official = client.get("/api/v1/search", params={"q": question, "kind": "official", "k": 10}).json()["passages"]
+    guides = client.get("/api/v1/search", params={"q": question, "kind": "guide", "k": 10}).json()["passages"]
+    assert len(official) == 10 and all(p["kind"] != "guide" for p in official)
+    assert len(guides) == 10 and all(p["kind"] == "guide" for p in guides)
+    assert any(p["kind"] in ("statute", "consolidated-statute") for p in official)
+    both = client.get("/api/v1/search", params={"q": question, "kind": "official", "language": "sv"}).json()
+    assert both["passages"] and all(p["kind"] != "guide" and p["language"] == "sv" for p in both["passages"])
+
+
 @pytest.mark.parametrize(
     "params",
-    [{"q": ""}, {"q": "x", "k": 0}, {"q": "x", "k": 1000}, {"q": "x", "language": "de"}, {"q": "x" * 1001}, {}],
+    [
+        {"q": ""}, {"q": "x", "k": 0}, {"q": "x", "k": 1000}, {"q": "x", "language": "de"}, {"q": "x" * 1001}, {},
+        {"q": "x", "kind": "law"},
+    ],
 )
 def test_search_rejects_bad_parameters_with_422(client: TestClient, params: dict[str, object]) -> None:
     response = client.get("/api/v1/search", params=params)

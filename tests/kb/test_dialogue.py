@@ -11,12 +11,13 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from evals.dialogue import evaluate_conversations, evaluate_smalltalk
+from kb.answers.conversation import leans
 from kb.knowledge_base import KnowledgeBase
 from tests.conftest import REPORT_LINES
 
 # Issue #14 asks >= 0.90 of last turns answered and >= 0.95 of small talk handled. These floors are what the
 # system holds today (the closing note of the conversation issue gives the figures): they catch a regression.
-CONVERSATION_FLOOR = 0.45
+CONVERSATION_FLOOR = 0.62  # held-out 0.533 before the card ranker and the follow-up vector, 0.689 after
 SMALLTALK_FLOOR = 0.75
 
 
@@ -49,3 +50,19 @@ def test_dialogue_smalltalk_is_never_urgent_nor_an_abstention(ask: Any) -> None:
     for text in ("kiitos", "tack så mycket", "who are you?", "this is useless", "turpa kiinni"):
         body = ask({"question": text})
         assert body["answer_kind"] == "smalltalk" and not body["urgent"] and not body["abstained"], text
+
+
+def test_dialogue_a_pronoun_about_someone_else_is_not_small_talk_about_us(ask: Any) -> None:
+    # "What does she actually do?" after a question about the coordinator asks about the coordinator; without the
+    # history the same words are read as "what do you do?".
+    first = ask({"question": "Who is the national anti-trafficking coordinator?", "ui_language": "en"})
+    turn = {"question": "Who is the national anti-trafficking coordinator?", "answer": first["answer"],
+            "card_id": first.get("card_id"), "document_ids": [c["document_id"] for c in first["citations"]]}
+    body = ask({"question": "and what does she do?", "history": [turn], "ui_language": "en"})
+    assert body["answer_kind"] != "smalltalk", body["answer"]
+
+
+def test_dialogue_a_long_question_naming_its_topic_ignores_the_history() -> None:
+    assert leans("och vem bestämmer det?", "sv")
+    assert leans("kuka sitä pyörittää", "fi")
+    assert not leans("Vilken roll har Migrationsverket när det gäller offer för människohandel i Finland?", "sv")

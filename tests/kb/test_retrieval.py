@@ -56,6 +56,22 @@ def test_retrieval_language_filter_returns_only_that_language(fixture_kb: Knowle
     assert passages and {p.language for p in passages} == {"sv"}
 
 
+def test_snapshot_applies_language_and_kind_filters_and_refuses_any_other(fixture_kb: KnowledgeBase) -> None:
+    from kb.search.hybrid import passage_filters
+
+    snapshot = fixture_kb.hybrid.snapshot.current() if fixture_kb.hybrid.snapshot else None
+    assert snapshot is not None
+    keep = snapshot.mask(passage_filters("sv", "official"))
+    assert keep is not None and keep.sum() == sum(d.meta["language"] == "sv" for d in snapshot.documents) > 0
+    guides = snapshot.mask(passage_filters(None, "guide"))
+    assert guides is not None and not guides.any()  # the fixture corpus holds no guide
+    assert passage_filters(None, None) is None
+    with pytest.raises(ValueError, match="kind"):
+        passage_filters(None, "law")
+    with pytest.raises(ValueError, match="cannot apply"):
+        snapshot.mask({"field": "meta.title", "operator": "==", "value": "x"})
+
+
 def test_fusion_weights_rank_and_a_switched_off_side_adds_nothing() -> None:
     from kb.search.fusion import fuse_ranks
 
