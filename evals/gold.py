@@ -148,3 +148,46 @@ def evaluate_answers(
         if problems:
             failures.append({"id": q.id, "problems": problems, "answer": answer["answer"][:200]})
     return dict(metrics), failures
+
+
+def _rows(path: Path, split: str) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r["split"] == split]
+
+
+def evaluate_plain_and_outside(
+    folder: Path, ask: Callable[[str, str], dict[str, Any]], split: str
+) -> dict[str, dict[str, Any]]:
+    """Ask the plain-worded questions and those outside the material (corpus/eval); return per language and "all".
+
+    Plain questions (plain-questions.jsonl) count as supported and direct as gold questions do; an outside question
+    (out-of-scope.jsonl) counts when the answer abstains. ``ask(question, audience)`` returns the API's JSON answer.
+    """
+    out: dict[str, dict[str, Any]] = {}
+
+    def add(language: str, name: str, value: bool) -> None:
+        for key in (language, "all"):
+            counts = out.setdefault(key, defaultdict(int))
+            counts[name] += int(value)
+
+    for row in _rows(folder / "plain-questions.jsonl", split):
+        answer = ask(row["question"], row.get("audience", "public"))
+        add(row["language"], "plain", True)
+        add(row["language"], "plain_supported", supported(answer, row["must_contain"]))
+        add(row["language"], "plain_direct", direct(answer, row["must_contain"]))
+        add(row["language"], "plain_abstained", bool(answer["abstained"]))
+    for row in _rows(folder / "out-of-scope.jsonl", split):
+        answer = ask(row["question"], "public")
+        add(row["language"], "outside", True)
+        add(row["language"], "outside_abstained", bool(answer["abstained"]))
+    figures: dict[str, dict[str, Any]] = {}
+    for key, c in out.items():
+        figures[key] = {
+            "plain": c["plain"],
+            "plain_support": round(c["plain_supported"] / c["plain"], 3) if c["plain"] else None,
+            "plain_direct_at_1": round(c["plain_direct"] / c["plain"], 3) if c["plain"] else None,
+            "plain_false_abstention": round(c["plain_abstained"] / c["plain"], 3) if c["plain"] else None,
+            "outside": c["outside"],
+            "outside_abstention": round(c["outside_abstained"] / c["outside"], 3) if c["outside"] else None,
+        }
+    return figures

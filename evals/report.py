@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.evaluation import MODES, evaluate, gold_queries, run_external, swequad, tatoeba, xquad
-from evals.gold import SPLITS, evaluate_answers, load_gold
+from evals.gold import SPLITS, evaluate_answers, evaluate_plain_and_outside, load_gold
 from kb.config import Settings
 
 TARGETS = {
@@ -52,6 +52,9 @@ def run_all(settings: Settings, *, sets: list[str] | None = None) -> dict[str, A
                     load_gold(settings.gold, split), lambda q: kb.ask(q.question, audience=q.audience).to_dict()
                 )
                 results[f"answers-{split}"] = {k: v.summary() for k, v in metrics.items()}
+                results[f"plain-{split}"] = evaluate_plain_and_outside(
+                    settings.gold, lambda q, a: kb.ask(q, audience=a).to_dict(), split
+                )
         timings["gold"] = time.perf_counter() - began
 
     if wanted & {"safety", "dialogue"}:
@@ -190,9 +193,27 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{f(m['card_hit_rate'])} | {f(m['direct_at_1'])} | {f(m['sentences_per_answer'])} | "
                 f"{f(m['mixed_language_answers'])} |"
             )
+    lines += _plain_tables(results)
     lines += _conversation_tables(results)
     lines += ["", f"Seconds per set: {json.dumps(results.get('_seconds', {}))}", ""]
     return "\n".join(lines)
+
+
+def _plain_tables(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for split in (s for s in SPLITS if f"plain-{s}" in results):
+        lines += [
+            "",
+            f"## Plain wordings and questions outside the material ({split})",
+            "",
+            "| language | plain questions | support | direct@1 | abstained | outside questions | abstained |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for language, m in sorted(results[f"plain-{split}"].items()):
+            cells = [m["plain"], m["plain_support"], m["plain_direct_at_1"], m["plain_false_abstention"]]
+            cells += [m["outside"], m["outside_abstention"]]
+            lines.append(f"| {language} | " + " | ".join("–" if c is None else str(c) for c in cells) + " |")
+    return lines
 
 
 def _conversation_tables(results: dict[str, Any]) -> list[str]:

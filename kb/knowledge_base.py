@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from kb.answers.cards import load_cards
+from kb.answers.cards import load_cards, load_outside
 from kb.answers.citations import QuoteLocator
 from kb.answers.composer import AnswerComposer
 from kb.answers.matching import CardMatcher
@@ -70,7 +70,10 @@ class KnowledgeBase:
                     help_desk=self.help_desk,
                     smalltalk=SmallTalkReplies(settings.smalltalk, self.encoder.encode_many),
                     cards=cards,
-                    matcher=CardMatcher.build(cards, self.encoder.encode_many, analysers, settings.model_dir.parent),
+                    matcher=CardMatcher.build(
+                        cards, self.encoder.encode_many, analysers, settings.model_dir.parent,
+                        outside=load_outside(settings.answers),
+                    ),
                     search=self.hybrid,
                     composer=AnswerComposer(analysers, glossary=Glossary(analysers)),
                     locator=QuoteLocator(self.hybrid.passages_of, self.hybrid.generation),

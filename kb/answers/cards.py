@@ -9,8 +9,9 @@ or none.
 
 from __future__ import annotations
 
+import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kb.errors import ConfigError
@@ -33,6 +34,7 @@ class CardText:
     questions: tuple[str, ...]
     answer: tuple[CardSentence, ...]
     staff: tuple[CardSentence, ...]
+    paraphrases: tuple[str, ...] = ()  # more ways people ask it (paraphrases/<language>.jsonl): matched, never shown
 
 
 @dataclass(frozen=True)
@@ -96,4 +98,36 @@ def load_cards(folder: Path) -> dict[str, Card]:
         missing = [f for f in card.follow_ups if f not in cards]
         if missing:
             raise ConfigError(f"answer card {card.id}: follow-ups name no card: {', '.join(missing)}")
+    return _with_paraphrases(cards, folder / "paraphrases")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    try:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def _with_paraphrases(cards: dict[str, Card], folder: Path) -> dict[str, Card]:
+    """Add the rows of ``folder``/<language>.jsonl (``card_id``, ``language``, ``question``) to their cards."""
+    extra: dict[tuple[str, str], list[str]] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        for row in _rows(path):
+            card_id, language = str(row.get("card_id")), str(row.get("language"))
+            if card_id not in cards or language not in LANGUAGES or not str(row.get("question") or "").strip():
+                raise ConfigError(f"{path}: a paraphrase needs a known card_id, a language and a question: {row}")
+            extra.setdefault((card_id, language), []).append(str(row["question"]))
+    for (card_id, language), questions in extra.items():
+        text = cards[card_id].texts[language]
+        cards[card_id].texts[language] = replace(text, paraphrases=tuple(questions))
     return cards
+
+
+def load_outside(folder: Path) -> list[tuple[str, str]]:
+    """Return (language, question) for every question the material does not answer (``folder``/outside/*.jsonl).
+
+    They teach the matcher what lies outside the material: fees of ordinary permits, other countries, statistics,
+    names of people in office (corpus/answers/README.md).
+    """
+    rows = [row for path in sorted((folder / "outside").glob("*.jsonl")) for row in _rows(path)]
+    return [(str(r["language"]), str(r["question"])) for r in rows]

@@ -4,11 +4,14 @@ Two questions are asked of every card. *Is the question near it at all?* Its rel
 questions in the question's language, of the e5 cosine (``query: `` on both sides) plus ``TERM_WEIGHT`` times the
 share of the question's analysed terms, weighted by their rarity among card questions, that the card question also
 has. *Which of the near cards is it?* A small model trained on the cards themselves ranks them: a logistic
-regression over e5 vectors of every card's questions in all three languages and of its answers, plus
+regression over e5 vectors of every card's questions and paraphrases in all three languages and of its answers, plus
 ``RANK_ANSWER`` times the cosine to the card's answer in the question's language (what the answer says is what tells
 nine cards on the reflection period apart). Above ``CARD_SCORE`` relevance, the ranker's first card answers when it
 holds ``RANK_SURE`` of the probability; above ``SUGGEST_SCORE`` the ranker's closest cards are offered as "did you
-mean"; below, the extract answers alone.
+mean"; below, the extract answers alone. *Is it inside the material at all?* A second regression (``fit_scope``)
+tells card questions and paraphrases from questions the material does not answer (corpus/answers/outside), which
+the ask path uses to abstain (``kb/asking.py``, ``SCOPE_ABSTAIN``). Both are trained when the server starts and
+cached by a digest of what they are made of (a few seconds once).
 
 | number | value | why (dev: every fifth card question left out of the index; out-of-scope dev questions) |
 |---|---|---|
@@ -18,15 +21,18 @@ mean"; below, the extract answers alone.
 | ``SUGGEST_SCORE`` | 0.88 | above it a card is offered as "did you mean" |
 | ``RANK_C``, ``ANSWER_COPIES`` | 10, 3 | left-out questions ranking their own card first: 0.30 by the best cosine, |
 |  |  | 0.41 by the regression over questions, 0.52 with each answer as three more examples |
-| ``RANK_ANSWER`` | 10 | and 0.55 with the answer's cosine added (top three: 0.50 → 0.80) |
+| ``RANK_ANSWER`` | 10 | and 0.55 with the answer's cosine added (top three: 0.50 → 0.80); 0.57 (0.81) with the |
+|  |  | paraphrases of corpus/answers/paraphrases as more examples |
 | ``RANK_SURE`` | 0.1 | gold dev support / dev conversations answered: 0.800 / 0.644 at 0.05, 0.822 / 0.644 |
 |  |  | at 0.1, 0.822 / 0.600 at 0.2, 0.822 / 0.533 at 0.3 (of 128 cards, 0.1 is 13 times chance) |
+| ``SCOPE_C`` | 10 | the scope model's inverse L2 strength, as the ranker's |
 | ``SAME_QUESTION`` | 1.1 | a question this close to a card's own (near-identical words and vector) takes that card |
 |  |  | even when a neighbour is close ("Who is Finland's national rapporteur…?", the issue's own example) |
 
-Known limit (2026-12-02): many cards are close neighbours (nine cards on the reflection period), so a left-out
+Known limits (2026-12-02): many cards are close neighbours (nine cards on the reflection period), so a left-out
 question still finds its own card first only about half the time; a neighbour card often still answers it, which the
-gold set's support measures.
+gold set's support measures. The scope model learns topics, not facts: a question about the offices' cities sits
+near one about the offices' opening hours, so it only decides where it is clear.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import hashlib
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +57,7 @@ RANK_C = 10.0
 ANSWER_COPIES = 3
 RANK_ANSWER = 10.0
 RANK_SURE = 0.1
+SCOPE_C = 10.0
 PREFER_SCALE = 30.0  # a preference of 0.03 (conversation.NEXT_CARD) is 0.9 nats of the ranker's log-probability
 
 
@@ -91,6 +98,7 @@ class Ranker:
     weights: np.ndarray  # (cards, dimension)
     bias: np.ndarray  # (cards,)
     answers: dict[str, np.ndarray]  # language -> (cards, dimension): the answer's vector, one row per card
+    scope: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # weights then bias; see fit_scope
 
     @classmethod
     def fit(
@@ -119,6 +127,29 @@ class Ranker:
                     score[index[card]] += PREFER_SCALE * bonus
         result: np.ndarray = np.exp(score - _logsumexp(score))
         return result
+
+    def in_scope(self, embedding: np.ndarray) -> float:
+        """Return the probability that the material answers the question (1.0 without a scope model)."""
+        if not len(self.scope):
+            return 1.0
+        logit = float(self.scope[:-1] @ embedding + self.scope[-1])
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+
+def fit_scope(inside: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """Train the scope model: card questions and paraphrases (inside) against questions the material does not answer.
+
+    Returns the weights with the bias last (empty when there is nothing outside to learn from).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if not len(outside):
+        return np.zeros(0, np.float32)
+    x = np.vstack([inside, outside])
+    y = np.r_[np.ones(len(inside)), np.zeros(len(outside))]
+    model = LogisticRegression(C=SCOPE_C, class_weight="balanced", max_iter=3000).fit(x, y)
+    weights: np.ndarray = np.concatenate([model.coef_[0], model.intercept_]).astype(np.float32)
+    return weights
 
 
 def _logsumexp(values: np.ndarray) -> float:
@@ -166,46 +197,55 @@ class CardMatcher:
         analysers: Analysers,
         cache: Path | None = None,
         *,
+        outside: list[tuple[str, str]] | None = None,
         leave_out: Callable[[int], bool] | None = None,
     ) -> CardMatcher:
-        """Embed every card question (cached in ``cache`` by a digest of the questions) and build the matcher.
+        """Embed every card question and paraphrase, train the ranker and the scope model, build the matcher.
 
-        ``leave_out(i)`` drops each card's i-th question per language (the dev split of a calibration).
+        Vectors and models are cached in ``cache`` by a digest of everything they are made of. ``outside``:
+        (language, question) the material does not answer (the scope model's negatives). ``leave_out(i)`` drops
+        each card's i-th question per language (the dev split of a calibration).
         """
         entries = [
             Entry(card.id, language, question)
             for card in cards.values()
             for language, text in sorted(card.texts.items())
-            for i, question in enumerate(text.questions)
-            if leave_out is None or not leave_out(i)
+            for question in [q for i, q in enumerate(text.questions) if not (leave_out and leave_out(i))]
+            + list(text.paraphrases)
         ]
         card_ids = tuple(sorted(cards))
         languages = sorted({language for card in cards.values() for language in card.texts})
         answers = [
             " ".join(s.text for s in cards[c].texts[language].answer) for language in languages for c in card_ids
         ]
-        recipe = f"{RANK_C}|{ANSWER_COPIES}|" + "\n".join(
-            [f"{e.card_id}|{e.language}|{e.question}" for e in entries] + answers
+        beyond = [q for _language, q in outside or []]
+        recipe = f"{RANK_C}|{ANSWER_COPIES}|{SCOPE_C}|" + "\n".join(
+            [f"{e.card_id}|{e.language}|{e.question}" for e in entries] + answers + beyond
         )
         digest = hashlib.sha256(recipe.encode()).hexdigest()[:16]
         path = cache / f"cards-{digest}.npz" if cache is not None else None
+        if not entries:
+            empty = np.zeros((0, 1), np.float32)
+            return cls(entries, empty, analysers, Ranker((), empty, np.zeros(0, np.float32), {}))
         if path is not None and path.exists():
             with np.load(path) as saved:
-                vectors, answer_vectors = saved["questions"], saved["answers"]
-                weights, bias = saved["weights"], saved["bias"]
-        elif entries:
+                arrays = {name: saved[name] for name in saved.files}
+        else:
             vectors = encode_many([e.question for e in entries])
             answer_vectors = encode_many(answers)
             labels = [e.card_id for e in entries]
             fitted = Ranker.fit(card_ids, vectors, labels, _by_language(answer_vectors, languages))
-            weights, bias = fitted.weights, fitted.bias
+            scope = fit_scope(vectors, encode_many(beyond) if beyond else np.zeros((0, vectors.shape[1])))
+            arrays = {
+                "questions": vectors, "answers": answer_vectors, "weights": fitted.weights, "bias": fitted.bias,
+                "scope": scope,
+            }
             if path is not None:
-                _save(path, {"questions": vectors, "answers": answer_vectors, "weights": weights, "bias": bias})
-        else:
-            empty = np.zeros((0, 1), np.float32)
-            return cls(entries, empty, analysers, Ranker((), empty, np.zeros(0, np.float32), {}))
-        ranker = Ranker(card_ids, weights, bias, _by_language(answer_vectors, languages))
-        return cls(entries, vectors, analysers, ranker)
+                _save(path, arrays)
+        ranker = Ranker(
+            card_ids, arrays["weights"], arrays["bias"], _by_language(arrays["answers"], languages), arrays["scope"]
+        )
+        return cls(entries, arrays["questions"], analysers, ranker)
 
     def scores(
         self, question: str, embedding: np.ndarray, language: str, prefer: dict[str, float] | None = None
