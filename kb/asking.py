@@ -49,6 +49,7 @@ from kb.text.normalise import normalise
 from kb.types import LANGUAGES, Answer, Passage, Suggestion
 
 ASK_CANDIDATES = 8
+OUR_KINDS = frozenset({"guide", "statute", "consolidated-statute", "case-law", "press-release"})
 CARD_SURE = 0.96
 PASSAGES_SHOWN = 5
 SHORT_WORDS = 3
@@ -83,6 +84,15 @@ class Asker:
     search: HybridSearch
     composer: AnswerComposer
     locator: QuoteLocator
+    cited_documents: frozenset[str] = frozenset()  # the documents the cards cite (set in __post_init__)
+
+    def __post_init__(self) -> None:
+        self.cited_documents = frozenset(
+            s.source.split("#")[0]
+            for card in self.cards.values()
+            for text in card.texts.values()
+            for s in (*text.answer, *text.staff)
+        )
 
     def languages(self, q: Question, text: str) -> tuple[str, str]:
         """Return (the message's own language, any code; the answer's language: fi, sv or en)."""
@@ -108,7 +118,7 @@ class Asker:
         asked = own if own in LANGUAGES else language
         embedding = self.embed(text) if embedding is None else embedding
         match = self.matcher.match(text, embedding, asked)
-        talk = self.smalltalk.recognise(text, embedding, language, match.score)
+        talk = self.smalltalk.recognise(text, embedding, language)
         if talk is not None and q.history and talk.similarity < SURE and leans(text, language):
             talk = None  # "what does she do, then?" after a question about the coordinator asks about her, not us
         # Small talk is never urgent by itself: "shut up" or "this is useless" near a prototype is not danger.
@@ -139,7 +149,7 @@ class Asker:
             if card is not None:
                 return card
         extract = self.compose(text, embedding, language, q.audience, asked)
-        if scope < SCOPE_ABSTAIN:  # what the material does not answer ("what does a work permit cost?"): say so
+        if scope < SCOPE_ABSTAIN and self.ours(extract[0]):  # "what does a work permit cost?": say it is not here
             documents, composition = extract
             extract = documents, replace(composition, text="", citations=[], abstained=True)
         # A card answers when it matches and the material has something to say: a card that merely shares words
@@ -149,6 +159,17 @@ class Asker:
             if card is not None:
                 return card
         return self.extract_answer(extract, language, q.audience, match)
+
+    def ours(self, documents: list[Document]) -> bool:
+        """Tell whether the best passage is of the material the scope model knows.
+
+        That is our guides, the statutes and case law, or a document a card cites: a question about documents someone
+        added is never turned away by the scope model.
+        """
+        if not documents:
+            return True
+        meta = documents[0].meta
+        return meta.get("kind") in OUR_KINDS or meta.get("document_id") in self.cited_documents
 
     def help_answer(self, signal: DangerSignal, own: str, audience: str) -> Answer:
         """Answer someone in danger: the help block first, then what helps them act (free, anonymous…), cited."""

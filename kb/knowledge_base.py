@@ -63,17 +63,21 @@ class KnowledgeBase:
                     workers=settings.embedding.query_workers if settings.embedding.query_backend == "onnx" else 1,
                 )
                 cards = load_cards(settings.answers)
+                matcher = CardMatcher.build(
+                    cards, self.encoder.encode_many, analysers, settings.model_dir.parent,
+                    outside=load_outside(settings.answers),
+                )
                 self.asker = Asker(
                     detector=detector.result(),
                     embed=self.embed,
                     danger=DangerDetector(danger, MessageFeatures(analysers)),
                     help_desk=self.help_desk,
-                    smalltalk=SmallTalkReplies(settings.smalltalk, self.encoder.encode_many),
-                    cards=cards,
-                    matcher=CardMatcher.build(
-                        cards, self.encoder.encode_many, analysers, settings.model_dir.parent,
-                        outside=load_outside(settings.answers),
+                    smalltalk=SmallTalkReplies(
+                        settings.smalltalk, self.encoder.encode_many, np.vstack([matcher.vectors, matcher.outside]),
+                        settings.model_dir.parent,
                     ),
+                    cards=cards,
+                    matcher=matcher,
                     search=self.hybrid,
                     composer=AnswerComposer(analysers, glossary=Glossary(analysers)),
                     locator=QuoteLocator(self.hybrid.passages_of, self.hybrid.generation),

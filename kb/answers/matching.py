@@ -171,6 +171,7 @@ class CardMatcher:
         self.entries = entries
         self.vectors = vectors
         self.ranker = ranker
+        self.outside = np.zeros((0, vectors.shape[1]), np.float32)  # questions the material does not answer
         self.analysers = analysers
         self.thresholds = thresholds or Thresholds()
         self._rows: dict[str, np.ndarray] = {}
@@ -219,7 +220,7 @@ class CardMatcher:
             " ".join(s.text for s in cards[c].texts[language].answer) for language in languages for c in card_ids
         ]
         beyond = [q for _language, q in outside or []]
-        recipe = f"{RANK_C}|{ANSWER_COPIES}|{SCOPE_C}|" + "\n".join(
+        recipe = f"matcher-2|{RANK_C}|{ANSWER_COPIES}|{SCOPE_C}|" + "\n".join(
             [f"{e.card_id}|{e.language}|{e.question}" for e in entries] + answers + beyond
         )
         digest = hashlib.sha256(recipe.encode()).hexdigest()[:16]
@@ -235,17 +236,19 @@ class CardMatcher:
             answer_vectors = encode_many(answers)
             labels = [e.card_id for e in entries]
             fitted = Ranker.fit(card_ids, vectors, labels, _by_language(answer_vectors, languages))
-            scope = fit_scope(vectors, encode_many(beyond) if beyond else np.zeros((0, vectors.shape[1])))
+            beyond_vectors = encode_many(beyond) if beyond else np.zeros((0, vectors.shape[1]), np.float32)
             arrays = {
                 "questions": vectors, "answers": answer_vectors, "weights": fitted.weights, "bias": fitted.bias,
-                "scope": scope,
+                "scope": fit_scope(vectors, beyond_vectors), "outside": beyond_vectors,
             }
             if path is not None:
                 _save(path, arrays)
         ranker = Ranker(
             card_ids, arrays["weights"], arrays["bias"], _by_language(arrays["answers"], languages), arrays["scope"]
         )
-        return cls(entries, arrays["questions"], analysers, ranker)
+        matcher = cls(entries, arrays["questions"], analysers, ranker)
+        matcher.outside = arrays["outside"]
+        return matcher
 
     def scores(
         self, question: str, embedding: np.ndarray, language: str, prefer: dict[str, float] | None = None

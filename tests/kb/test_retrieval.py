@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kb.asking import SCOPE_ABSTAIN
 from kb.config import Settings
 from kb.knowledge_base import KnowledgeBase
 from kb.models.encoders import Encoder
@@ -49,6 +50,14 @@ def test_retrieval_cross_lingual_english_question_finds_swedish_and_finnish(fixt
     assert fixture_kb.search("Which authority grants a reflection period?", k=1)[0].document_id == (
         "fixture-harkinta-fi"
     )
+
+
+def test_ask_about_own_documents_is_not_turned_away_as_outside_the_material(fixture_kb: KnowledgeBase) -> None:
+    # The scope model knows our topics only; an index of other documents (the fixture corpus) answers from them.
+    question = "Milloin kaupunginkirjasto on auki lauantaisin"
+    answer = fixture_kb.ask(question)
+    assert not answer.abstained and answer.citations, answer.answer
+    assert fixture_kb.asker.matcher.ranker.in_scope(fixture_kb.embed(question)) < SCOPE_ABSTAIN  # the rule applies
 
 
 def test_retrieval_language_filter_returns_only_that_language(fixture_kb: KnowledgeBase) -> None:
