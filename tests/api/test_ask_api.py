@@ -77,7 +77,7 @@ def test_ask_gold_support_abstention_and_danger(gold_answers: dict[str, dict[str
 
 
 # Issue #17 asks out-of-scope abstention >= 0.90 and false abstention <= 0.03. Held-out, 2026-12-02, after the
-# paraphrases and the scope model: questions outside the material abstained 0.583 (0.433 before), plain wordings
+# paraphrases and the scope model: questions outside the material abstained 0.617 (0.433 before), plain wordings
 # supported 0.356 (0.289 before) with 0.333 abstained. The floors catch a regression, not the target.
 OUTSIDE_ABSTENTION_FLOOR = 0.52
 PLAIN_SUPPORT_FLOOR = 0.32
