@@ -14,8 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from evals.gold import load_gold
-from kb.answers.cards import load_cards
+from evals.gold import load_gold, split_rows
+from kb.answers.cards import Card, load_cards
 from kb.answers.matching import CardMatcher, Thresholds
 from kb.config import Settings
 from kb.environment import configure_environment
@@ -30,24 +30,25 @@ def left_out_question(i: int) -> bool:
     return i % LEFT_OUT == LEFT_OUT - 1
 
 
-def sweep(settings: Settings) -> list[dict[str, float]]:
-    """Return, for each candidate setting, the dev figures: right, wrong and missed cards, false cards."""
-    encoder = build_query_encoder(settings)
-    cards = load_cards(settings.answers)
-    analysers = Analysers()
-    matcher = CardMatcher.build(cards, encoder.encode_many, analysers, leave_out=left_out_question)
-    positives = [
+def left_out_questions(cards: dict[str, Card]) -> list[tuple[str, str, str]]:
+    """Return (card id, language, question) for every dev question (``left_out_question``) of every card."""
+    return [
         (card.id, language, q)
         for card in cards.values()
         for language, text in card.texts.items()
         for i, q in enumerate(text.questions)
         if left_out_question(i)
     ]
-    negatives = [
-        (row["language"], row["question"])
-        for row in map(json.loads, (settings.gold / "out-of-scope.jsonl").read_text(encoding="utf-8").splitlines())
-        if row["split"] == "dev"
-    ]
+
+
+def sweep(settings: Settings) -> list[dict[str, float]]:
+    """Return, for each candidate setting, the dev figures: right, wrong and missed cards, false cards."""
+    encoder = build_query_encoder(settings)
+    cards = load_cards(settings.answers)
+    analysers = Analysers()
+    matcher = CardMatcher.build(cards, encoder.encode_many, analysers, leave_out=left_out_question)
+    positives = left_out_questions(cards)
+    negatives = [(row["language"], row["question"]) for row in split_rows(settings.gold / "out-of-scope.jsonl", "dev")]
     negatives += [(q.language, q.question) for q in load_gold(settings.gold, "dev") if q.category == "out_of_scope"]
     pos_vectors = encoder.encode_many([q for _c, _l, q in positives])
     neg_vectors = encoder.encode_many([q for _l, q in negatives])

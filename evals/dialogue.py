@@ -9,18 +9,14 @@ is not answered as small talk.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evals.gold import split_rows
+
 Ask = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def _rows(path: Path, split: str | None) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if split is None or r["split"] == split]
 
 
 def _holds(answer: dict[str, Any], phrases: list[str]) -> bool:
@@ -42,7 +38,7 @@ def turn_of(question: str, answer: dict[str, Any]) -> dict[str, Any]:
 def evaluate_conversations(path: Path, ask: Ask, split: str | None) -> dict[str, dict[str, Any]]:
     """Return per language (and "all"): conversations, last turns answered with the expected facts, card hits."""
     out: dict[str, dict[str, Any]] = {}
-    for row in _rows(path, split):
+    for row in split_rows(path, split):
         history: list[dict[str, Any]] = []
         answer: dict[str, Any] = {}
         for question in row["turns"]:
@@ -65,7 +61,7 @@ def evaluate_conversations(path: Path, ask: Ask, split: str | None) -> dict[str,
 def evaluate_smalltalk(path: Path, ask: Ask, split: str | None) -> dict[str, dict[str, Any]]:
     """Return per language (and "all"): small talk handled in the right language, and real questions left alone."""
     out: dict[str, dict[str, Any]] = {}
-    for row in _rows(path, split):
+    for row in split_rows(path, split):
         answer = ask({"question": row["text"], "ui_language": None})
         talk = answer["answer_kind"] == "smalltalk"
         if row["intent"] == "none":

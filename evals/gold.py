@@ -150,9 +150,10 @@ def evaluate_answers(
     return dict(metrics), failures
 
 
-def _rows(path: Path, split: str) -> list[dict[str, Any]]:
+def split_rows(path: Path, split: str | None) -> list[dict[str, Any]]:
+    """Return the rows of a corpus/eval JSON-lines file in ``split`` ("dev", "heldout"; None: all)."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["split"] == split]
+    return [r for r in rows if split is None or r["split"] == split]
 
 
 def evaluate_plain_and_outside(
@@ -170,13 +171,13 @@ def evaluate_plain_and_outside(
             counts = out.setdefault(key, defaultdict(int))
             counts[name] += int(value)
 
-    for row in _rows(folder / "plain-questions.jsonl", split):
+    for row in split_rows(folder / "plain-questions.jsonl", split):
         answer = ask(row["question"], row.get("audience", "public"))
         add(row["language"], "plain", True)
         add(row["language"], "plain_supported", supported(answer, row["must_contain"]))
         add(row["language"], "plain_direct", direct(answer, row["must_contain"]))
         add(row["language"], "plain_abstained", bool(answer["abstained"]))
-    for row in _rows(folder / "out-of-scope.jsonl", split):
+    for row in split_rows(folder / "out-of-scope.jsonl", split):
         answer = ask(row["question"], "public")
         add(row["language"], "outside", True)
         add(row["language"], "outside_abstained", bool(answer["abstained"]))

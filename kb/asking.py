@@ -85,7 +85,7 @@ class Asker:
     search: HybridSearch
     composer: AnswerComposer
     locator: QuoteLocator
-    cited_documents: frozenset[str] = frozenset()  # the documents the cards cite (set in __post_init__)
+    cited_documents: frozenset[str] = field(init=False, default=frozenset())  # the documents the cards cite
 
     def __post_init__(self) -> None:
         self.cited_documents = frozenset(

@@ -167,11 +167,13 @@ class CardMatcher:
         analysers: Analysers,
         ranker: Ranker,
         thresholds: Thresholds | None = None,
+        outside: np.ndarray | None = None,
     ) -> None:
         self.entries = entries
         self.vectors = vectors
         self.ranker = ranker
-        self.outside = np.zeros((0, vectors.shape[1]), np.float32)  # questions the material does not answer
+        # questions the material does not answer (the small-talk model's negatives too)
+        self.outside = np.zeros((0, vectors.shape[1]), np.float32) if outside is None else outside
         self.analysers = analysers
         self.thresholds = thresholds or Thresholds()
         self._rows: dict[str, np.ndarray] = {}
@@ -242,13 +244,11 @@ class CardMatcher:
                 "scope": fit_scope(vectors, beyond_vectors), "outside": beyond_vectors,
             }
             if path is not None:
-                _save(path, arrays)
+                save_arrays(path, arrays, "cards-*.np[yz]")
         ranker = Ranker(
             card_ids, arrays["weights"], arrays["bias"], _by_language(arrays["answers"], languages), arrays["scope"]
         )
-        matcher = cls(entries, arrays["questions"], analysers, ranker)
-        matcher.outside = arrays["outside"]
-        return matcher
+        return cls(entries, arrays["questions"], analysers, ranker, outside=arrays["outside"])
 
     def scores(
         self, question: str, embedding: np.ndarray, language: str, prefer: dict[str, float] | None = None
@@ -304,11 +304,11 @@ def _by_language(vectors: np.ndarray, languages: list[str]) -> dict[str, np.ndar
     return {language: vectors[i * size : (i + 1) * size] for i, language in enumerate(languages)}
 
 
-def _save(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write the matcher's arrays whole, then rename: a reader never sees half a file."""
+def save_arrays(path: Path, arrays: dict[str, np.ndarray], stale: str) -> None:
+    """Write a cache of arrays whole, then rename (a reader never sees half a file); drop older ``stale`` files."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in [*path.parent.glob("cards-*.npy"), *path.parent.glob("cards-*.npz")]:
-        stale.unlink(missing_ok=True)
+    for old in path.parent.glob(stale):
+        old.unlink(missing_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.part")
     with partial.open("wb") as handle:
         np.savez(handle, allow_pickle=False, **arrays)

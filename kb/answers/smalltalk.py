@@ -24,7 +24,6 @@ message is all but one of the prototypes).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.answers.matching import save_arrays
 from kb.errors import ConfigError
 from kb.types import LANGUAGES
 
@@ -101,14 +101,8 @@ class SmallTalkReplies:
         y = np.array([INTENTS.index(intent) for intent, _language in self._labels] + [len(INTENTS)] * len(questions))
         model = LogisticRegression(C=TALK_C, class_weight="balanced", max_iter=3000).fit(x, y)
         weights, bias = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
-        if path is not None:  # written whole, then renamed: a reader never sees half a file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for stale in path.parent.glob("smalltalk-*.npz"):
-                stale.unlink(missing_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.part")
-            with partial.open("wb") as handle:
-                np.savez(handle, weights=weights, bias=bias)
-            partial.replace(path)
+        if path is not None:
+            save_arrays(path, {"weights": weights, "bias": bias}, "smalltalk-*.npz")
         return weights, bias
 
     def intent(self, embedding: np.ndarray) -> tuple[str | None, float]:

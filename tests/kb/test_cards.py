@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evals.cards import left_out_question
+from evals.cards import left_out_question, left_out_questions
+from evals.gold import split_rows
 from kb.answers.cards import load_cards, load_outside
 from kb.answers.matching import CardMatcher
 from kb.config import PROJECT_ROOT, Settings
@@ -92,13 +93,7 @@ def test_cards_ranker_finds_a_left_out_questions_own_card(encoder: Encoder) -> N
     # top three. The floors leave room for the int8 encoder's noise, not for the old matcher.
     cards = load_cards(Settings().answers)
     matcher = CardMatcher.build(cards, encoder.encode_many, Analysers(), leave_out=left_out_question)
-    left_out = [
-        (card.id, language, question)
-        for card in cards.values()
-        for language, text in card.texts.items()
-        for i, question in enumerate(text.questions)
-        if left_out_question(i)
-    ]
+    left_out = left_out_questions(cards)
     vectors = encoder.encode_many([q for _c, _l, q in left_out])
     first = top3 = 0
     for (card_id, language, _q), vector in zip(left_out, vectors, strict=True):
@@ -122,7 +117,7 @@ def test_cards_training_questions_stay_apart_from_every_evaluation_question(enco
     assert len(training) >= 1000
     evaluation: list[str] = []
     for path in sorted(settings.gold.glob("*.jsonl")):
-        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+        for row in split_rows(path, None):
             evaluation += [row[k] for k in ("question", "text") if k in row] + list(row.get("turns", []))
     closest = (encoder.encode_many(training) @ encoder.encode_many(evaluation).T).max(axis=1)
     too_close = [(training[i], float(closest[i])) for i in np.flatnonzero(closest > 0.93)]
