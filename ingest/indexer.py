@@ -32,6 +32,7 @@ from ingest.loaders import load_file
 from kb.config import ChunkingSettings, Settings
 from kb.errors import IngestError, KbError, LoaderError
 from kb.models.encoders import TokenCounter, model_dimension, require_model
+from kb.models.passages import passage_precision
 from kb.pipelines import build_indexing_pipeline
 from kb.search.store import IndexCatalog, SharedClientDocumentStore
 from kb.text.language import LanguageDetector
@@ -50,7 +51,8 @@ MAX_FILE_BYTES = ChunkingSettings.model_fields["max_file_bytes"].default  # the 
 def settings_fingerprint(settings: Settings) -> str:
     """Fingerprint what, besides a file's bytes, decides its passages and vectors."""
     chunking = settings.chunking.model_dump(exclude={"max_file_bytes"})  # decides which files, not their passages
-    parts = {"version": PIPELINE_VERSION, "chunking": chunking, "model": str(settings.model_dir)}
+    parts = {"version": PIPELINE_VERSION, "chunking": chunking, "model": str(settings.model_dir),
+             "passage_precision": passage_precision(settings)}
     return json.dumps(parts, sort_keys=True)
 
 
@@ -288,7 +290,7 @@ class Indexer:
         try:
             store = SharedClientDocumentStore(self.client, target, self.dimension)
             pipeline = build_indexing_pipeline(self.settings, store, progress_bar=self.progress)
-            pipeline.run({"embedder": {"documents": new_passages}, "joiner": {"documents": reused}})
+            pipeline.run({"sparse": {"documents": [*new_passages, *reused]}})
             written = self.client.count(target).count
             if written != expected:
                 raise IngestError(f"wrote {written} passages but expected {expected}")

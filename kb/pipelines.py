@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from haystack import Pipeline
-from haystack.components.joiners import DocumentJoiner
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.components.retrievers.qdrant import (
@@ -21,22 +20,20 @@ from kb.text.language import Analysers
 
 
 def build_indexing_pipeline(settings: Settings, store: QdrantDocumentStore, *, progress_bar: bool) -> Pipeline:
-    """Build the indexing pipeline: embed new passages, join reused ones, weight for BM25 and write.
+    """Build the indexing pipeline: weight every passage for BM25, embed the new ones, write them all.
 
-    New passages are embedded whole and by sentence; reused ones keep their vectors.
+    New passages are embedded whole and by sentence; reused ones (from the served index) keep their vectors. The
+    embedder comes after the BM25 weighting because Haystack copies every component's input: before the embedder
+    new passages carry no vectors and copy cheaply.
 
-    embedder ─┐
-              joiner → sparse → writer
-    (reused) ─┘
+    (passages) → sparse → embedder → writer
     """
     pipeline = Pipeline()
-    pipeline.add_component("embedder", PassageEmbedder(settings, progress_bar=progress_bar))
-    pipeline.add_component("joiner", DocumentJoiner(join_mode="concatenate"))
     pipeline.add_component("sparse", BM25SparseEncoder())
+    pipeline.add_component("embedder", PassageEmbedder(settings, progress_bar=progress_bar))
     pipeline.add_component("writer", DocumentWriter(document_store=store, policy=DuplicatePolicy.OVERWRITE))
-    pipeline.connect("embedder.documents", "joiner.documents")
-    pipeline.connect("joiner.documents", "sparse.documents")
-    pipeline.connect("sparse.documents", "writer.documents")
+    pipeline.connect("sparse.documents", "embedder.documents")
+    pipeline.connect("embedder.documents", "writer.documents")
     return pipeline
 
 

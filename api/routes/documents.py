@@ -71,6 +71,7 @@ def render(passages: list[Passage], marked: tuple[str, int, int] | None) -> str:
             sections.setdefault(_anchor(p), p.section)
     body = []
     current = None
+    shown_to = -1  # where the text shown so far ends in the document (passages overlap by a sentence)
     for p in passages:
         key = _anchor(p)
         if p.section and key != current:
@@ -78,11 +79,19 @@ def render(passages: list[Passage], marked: tuple[str, int, int] | None) -> str:
             current = key
         span = marked[1:] if marked is not None and marked[0] == p.passage_id else None
         text = p.text
+        cut = 0
         # A passage starts with its section's heading, which the page has just shown as a heading.
-        if p.section and text.startswith(p.section) and (span is None or span[0] >= len(p.section)):
+        if p.section and text.startswith(p.section):
             cut = len(text) - len(text[len(p.section):].lstrip("\n"))
-            text = text[cut:]
-            span = (span[0] - cut, span[1] - cut) if span is not None else None
+        # It may also start with the sentence that ended the passage before it: show that sentence once.
+        if p.start is not None and p.end is not None and p.start < shown_to <= p.end:
+            cut = max(cut, len(text) - len(text[shown_to - p.start:].lstrip()))
+        if span is not None and span[0] < cut:
+            cut = 0  # the quote lies in the repeated part: this passage is shown whole, so the mark is in it
+        text = text[cut:]
+        span = (span[0] - cut, span[1] - cut) if span is not None else None
+        if p.end is not None:
+            shown_to = max(shown_to, p.end)
         body.append(f'<p id="passage-{escape(p.passage_id)}" class="passage">{_marked(text, span)}</p>')
     contents = "".join(f'<li><a href="#section-{escape(k)}">{escape(t)}</a></li>' for k, t in sections.items())
     source = (f'<p><a href="{escape(first.url)}" rel="noopener noreferrer">{labels["source"]}</a></p>'

@@ -14,10 +14,29 @@ from typing import Any
 
 import numpy as np
 from haystack import Document, component
+from tqdm import tqdm
 
 from kb.config import Settings
 from kb.models.encoders import PASSAGE_META_FIELDS, load_sentence_transformer, require_model
 from kb.text.spans import Span, answer_spans
+
+
+def passage_precision(settings: Settings) -> str:
+    """Return the passage encoder's number format: the setting, with ``auto`` resolved for this CPU."""
+    chosen = settings.embedding.passage_precision
+    if chosen != "auto":
+        return chosen
+    return "bfloat16" if cpu_has_bfloat16() else "float32"
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX-512 BF16 or AMX); elsewhere bfloat16 is emulated, slowly."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def pack_vectors(vectors: np.ndarray) -> str:
@@ -64,36 +83,68 @@ class PassageEmbedder:
         self.model_dir = str(require_model(settings))
         self.prefix = settings.embedding.passage_prefix
         self.batch_size = batch_size or settings.embedding.batch_size
+        self.precision = passage_precision(settings)
         self.progress_bar = progress_bar
         self._model: Any = None
 
     def warm_up(self) -> None:
-        """Load the model."""
+        """Load the model (in bfloat16 when that is the precision)."""
         if self._model is None:
-            self._model = load_sentence_transformer(Path(self.model_dir))
+            model = load_sentence_transformer(Path(self.model_dir))
+            if self.precision == "bfloat16":
+                import torch
+
+                model = model.to(torch.bfloat16)
+            self._model = model
 
     def _head(self, document: Document) -> str:
         meta = document.meta
         parts = [str(meta[k]) for k in PASSAGE_META_FIELDS if meta.get(k)]
         return self.prefix + "".join(p + "\n" for p in parts)
 
+    def _token_states(self, texts: list[str]) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+        """Each text's last hidden states (tokens × dim) and its tokens' character offsets, in order.
+
+        One tokenisation gives both the model's input and the offsets; texts run in batches of similar length,
+        longest first, so a batch pads little.
+        """
+        import torch
+
+        encoded = self._model.tokenizer(texts, truncation=True, max_length=512, return_offsets_mapping=True)
+        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]), reverse=True)
+        states: list[np.ndarray] = [np.empty(0)] * len(texts)
+        bert = self._model[0].auto_model
+        pad = self._model.tokenizer.pad_token_id
+        starts = range(0, len(order), self.batch_size)
+        with torch.inference_mode():
+            for first in tqdm(starts, desc="embedding", unit="batch", disable=not self.progress_bar):
+                rows = order[first : first + self.batch_size]
+                width = len(ids[rows[0]])
+                batch = torch.full((len(rows), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(rows), width), dtype=torch.long)
+                for row, i in enumerate(rows):
+                    batch[row, : len(ids[i])] = torch.tensor(ids[i])
+                    mask[row, : len(ids[i])] = 1
+                hidden = bert(input_ids=batch, attention_mask=mask).last_hidden_state.float().numpy()
+                for row, i in enumerate(rows):
+                    states[i] = hidden[row, : len(ids[i])]
+        return [(states[i], list(offsets[i])) for i in range(len(texts))]
+
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
-        """Return copies of ``documents`` with ``embedding``, ``sentences`` and ``sentence_vectors`` set."""
-        if not documents:
-            return {"documents": []}
+        """Return ``documents`` with ``embedding``, ``sentences`` and ``sentence_vectors`` set where missing.
+
+        A passage that has its vector already (one reused from the served index) passes unchanged.
+        """
+        todo = [d for d in documents if d.embedding is None]
+        if not todo:
+            return {"documents": documents}
         self.warm_up()
-        heads = [self._head(d) for d in documents]
-        texts = [h + (d.content or "") for h, d in zip(heads, documents, strict=True)]
-        tokens = self._model.encode(
-            texts, output_value="token_embeddings", batch_size=self.batch_size, show_progress_bar=self.progress_bar
-        )
-        offsets = self._model.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=512)[
-            "offset_mapping"
-        ]
-        out: list[Document] = []
-        for document, head, token_vectors, token_offsets in zip(documents, heads, tokens, offsets, strict=True):
-            matrix = token_vectors.float().numpy()
+        heads = [self._head(d) for d in todo]
+        texts = [h + (d.content or "") for h, d in zip(heads, todo, strict=True)]
+        embedded: dict[str, Document] = {}
+        for document, head, (matrix, token_offsets) in zip(todo, heads, self._token_states(texts), strict=True):
             passage = matrix.mean(axis=0)
             passage /= max(float(np.linalg.norm(passage)), 1e-12)
             ends = np.array([end for _start, end in token_offsets])
@@ -115,5 +166,5 @@ class PassageEmbedder:
                 "sentences": pack_spans([spans[i] for i in kept]),
                 "sentence_vectors": pack_vectors(vectors),
             }
-            out.append(replace(document, embedding=passage.astype(np.float32).tolist(), meta=meta))
-        return {"documents": out}
+            embedded[document.id] = replace(document, embedding=passage.astype(np.float32).tolist(), meta=meta)
+        return {"documents": [embedded.get(d.id, d) for d in documents]}

@@ -12,8 +12,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from haystack import Document
+from haystack.document_stores.types import DuplicatePolicy
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
-from haystack_integrations.document_stores.qdrant.converters import DENSE_VECTORS_NAME, SPARSE_VECTORS_NAME
+from haystack_integrations.document_stores.qdrant.converters import DENSE_VECTORS_NAME, SPARSE_VECTORS_NAME, convert_id
 from qdrant_client import QdrantClient
 from qdrant_client.http import models as rest
 
@@ -138,6 +140,39 @@ class SharedClientDocumentStore(QdrantDocumentStore):
 
     def close(self) -> None:
         """Keep the shared client open: its owner, a ``Store``, closes it."""
+
+    def write_documents(self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.FAIL) -> int:
+        """Write documents as the Haystack store does; with ``OVERWRITE``, without its per-document ``to_dict``.
+
+        ``Document.to_dict`` walks every float of every vector through ``dataclasses.asdict`` (6 of a full
+        ingest's 70 seconds); the points built here hold the same payload and vectors (a test compares them).
+        """
+        if policy != DuplicatePolicy.OVERWRITE:
+            return super().write_documents(documents, policy)
+        self._initialize_client()
+        assert self._client is not None
+        for first in range(0, len(documents), self.write_batch_size):
+            batch = [qdrant_point(d) for d in documents[first : first + self.write_batch_size]]
+            self._client.upsert(collection_name=self.index, points=batch, wait=self.wait_result_from_api)
+        return len(documents)
+
+
+def qdrant_point(document: Document) -> rest.PointStruct:
+    """Build the Qdrant point the Haystack store writes for ``document`` (payload, dense and sparse vector, id)."""
+    payload: dict[str, Any] = {
+        "id": document.id,
+        "content": document.content,
+        "blob": document.blob.to_dict() if document.blob is not None else None,
+        "meta": dict(document.meta),
+        "score": document.score,
+    }
+    vector: dict[str, Any] = {}
+    if document.embedding is not None:
+        vector[DENSE_VECTORS_NAME] = list(document.embedding)
+    if document.sparse_embedding is not None:
+        sparse = document.sparse_embedding
+        vector[SPARSE_VECTORS_NAME] = rest.SparseVector(indices=list(sparse.indices), values=list(sparse.values))
+    return rest.PointStruct(id=convert_id(document.id), payload=payload, vector=vector)
 
 
 class Store:

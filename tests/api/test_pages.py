@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.routes.documents import render
+from kb.types import Passage
 from tests.conftest import make_settings
 
 PAGE_CSP = (
@@ -71,3 +73,26 @@ def test_widget_script_keeps_to_memory_and_its_own_origin(client: TestClient) ->
     urls = set(re.findall(r"https?://[^\s\"')]+", script))
     assert urls <= {"https://HOST/widget.js", "https://www.google.com/", "http://www.w3.org/2000/svg"}, urls
     assert 'credentials: "omit"' in script
+
+
+def _passages_of(text: str, cuts: list[tuple[int, int]]) -> list[Passage]:
+    return [
+        Passage(passage_id=f"p{i}", document_id="doc", title="Opas", section="Apu", language="fi", url=None,
+                source="doc.md", text=text[a:b], score=0.0, start=a, end=b)
+        for i, (a, b) in enumerate(cuts)
+    ]
+
+
+def test_document_page_shows_a_sentence_that_two_passages_share_once() -> None:
+    text = "Apu\nEnsimmäinen lause on tässä. Toinen lause jatkaa. Kolmas lause päättää."
+    second = text.index("Toinen")
+    third = text.index("Kolmas")
+    passages = _passages_of(text, [(0, third - 1), (second, len(text))])  # the second sentence is in both
+    page = render(passages, None)
+    assert page.count("Toinen lause jatkaa.") == 1
+    assert page.count("Kolmas lause päättää.") == 1
+    assert page.count("Ensimmäinen lause on tässä.") == 1
+    # Quoted from the shared sentence of the second passage: that passage is shown whole, with the mark in it.
+    quote = (0, len("Toinen lause jatkaa."))
+    marked = render(passages, ("p1", *quote))
+    assert '<p id="passage-p1" class="passage"><mark>Toinen lause jatkaa.</mark> Kolmas' in marked

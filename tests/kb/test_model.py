@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from kb.models.encoders import Encoder, QueryEncoder
+import numpy as np
+from haystack import Document
+from haystack.dataclasses import SparseEmbedding
+from haystack_integrations.document_stores.qdrant.converters import convert_haystack_documents_to_qdrant_points
+
+from kb.models.encoders import Encoder, QueryEncoder, load_sentence_transformer
 from kb.models.onnx import OnnxQueryEncoder
+from kb.models.passages import PassageEmbedder, unpack_vectors
+from kb.search.store import qdrant_point
+from tests.conftest import make_settings
 
 TEXTS = [
     "Kuka päättää harkinta-ajan antamisesta?",
@@ -58,3 +66,50 @@ def test_model_onnx_int8_question_encoder_stays_close_to_full_precision(
     assert isinstance(encoder, OnnxQueryEncoder), "the server's default question encoder is ONNX int8"
     cosines = (torch_encoder.encode_many(TEXTS) * encoder.encode_many(TEXTS)).sum(axis=1)
     assert cosines.min() >= 0.99, cosines.round(4)
+
+
+def _passages(texts: list[str]) -> list[Document]:
+    return [Document(content=t, meta={"title": "Opas", "section": "Apu", "language": "fi"}) for t in texts]
+
+
+def test_model_passage_encoder_in_bfloat16_stays_close_to_float32(model_dir: Path) -> None:
+    base = make_settings(model_dir.parent)
+    texts = [" ".join(TEXTS[i : i + 4]) for i in range(0, len(TEXTS), 2)]
+
+    def embedded(precision: str) -> list[Document]:
+        embedding = base.embedding.model_copy(update={"passage_precision": precision})
+        chosen = base.model_copy(update={"embedding": embedding})
+        return list(PassageEmbedder(chosen).run(_passages(texts))["documents"])
+
+    full, half = embedded("float32"), embedded("bfloat16")
+    # Our own forward pass and pooling give what sentence-transformers' encode gives.
+    reference = load_sentence_transformer(model_dir).encode(
+        [f"passage: Opas\nApu\n{t}" for t in texts], normalize_embeddings=True
+    )
+    assert (np.array([d.embedding for d in full]) * reference).sum(axis=1).min() >= 0.9999
+    cosines = (np.array([d.embedding for d in full]) * np.array([d.embedding for d in half])).sum(axis=1)
+    assert cosines.min() >= 0.99, cosines.round(4)
+    for a, b in zip(full, half, strict=True):
+        assert a.meta["sentences"] == b.meta["sentences"]
+        dim = len(a.embedding or [])
+        sentence_cosines = (unpack_vectors(a.meta["sentence_vectors"], dim) *
+                            unpack_vectors(b.meta["sentence_vectors"], dim)).sum(axis=1)
+        assert sentence_cosines.min() >= 0.98, sentence_cosines.round(4)
+
+
+def test_model_passage_encoder_keeps_the_vectors_a_reused_passage_has(model_dir: Path) -> None:
+    reused = Document(content="Teksti", embedding=[1.0, 0.0], meta={"sentences": "x", "sentence_vectors": "y"})
+    embedder = PassageEmbedder(make_settings(model_dir.parent))
+    assert embedder.run([reused])["documents"] == [reused]
+    assert embedder._model is None, "nothing was left to embed, so the model was not even loaded"
+
+
+def test_store_points_are_the_ones_the_haystack_store_writes() -> None:
+    document = Document(
+        id="abc", content="Teksti", meta={"title": "T", "n": 3, "nested": {"a": [1, 2]}}, embedding=[0.1, 0.2],
+        sparse_embedding=SparseEmbedding(indices=[1, 5], values=[0.5, 0.25]),
+    )
+    bare = Document(id="def", content="Ei vektoreita")
+    for d in (document, bare):
+        expected = convert_haystack_documents_to_qdrant_points([d], use_sparse_embeddings=True)[0]
+        assert qdrant_point(d).model_dump() == expected.model_dump()
