@@ -1,7 +1,9 @@
 """`kb bench`: speed and memory, Majakka against a plain Haystack pipeline, measured in one run on this machine.
 
 Method (also printed in the report):
-- ingest: the whole default corpus into an empty data folder (passages per second), then a no-op re-ingest;
+- ingest: the whole default corpus into an empty data folder (passages per second), then a no-op re-ingest; in
+  the same run, the same ingest with float32 passages (the encoder before bfloat16) and a plain Haystack
+  indexing pipeline (DocumentSplitter → SentenceTransformersDocumentEmbedder → DocumentWriter) over the same files;
 - in-process: every gold question, three rounds, warm; search and ask with the result caches off (every
   question computed) and, separately, with them on; the baseline pipeline likewise;
 - HTTP on loopback: `kb serve` as its own process; GET /api/v1/search and POST /api/v1/ask at concurrency 1, 8
@@ -183,9 +185,10 @@ def danger_check_seconds(kb: Any, texts: list[str], rounds: int = 3) -> list[flo
 
 def run(settings: Settings) -> dict[str, Any]:
     """Run every measurement; returns the results as a dict."""
-    from evals.bench_baseline import build_baseline
+    from evals.bench_baseline import build_baseline, plain_indexing
     from ingest.indexer import Indexer
     from kb.knowledge_base import KnowledgeBase
+    from kb.models.passages import passage_precision
     from kb.search.store import open_client
 
     questions = load_gold(settings.gold)
@@ -207,6 +210,27 @@ def run(settings: Settings) -> dict[str, Any]:
             "seconds": round(first.seconds, 1),
             "passages_per_second": round(first.passages / first.seconds, 1),
             "noop_reingest_seconds": round(again.seconds, 2),
+            "precision": passage_precision(bench_settings),
+        }
+        # In the same run: the whole ingest again with float32 passages (the encoder before bfloat16), and a plain
+        # Haystack indexing pipeline over the same files.
+        full = bench_settings.model_copy(
+            update={"embedding": bench_settings.embedding.model_copy(update={"passage_precision": "float32"})}
+        ).with_data_dir(work / "data-float32")
+        client = open_client(full)
+        try:
+            float32 = Indexer(full, client).ingest(list(settings.sources))
+        finally:
+            client.close()
+        plain_passages, plain_seconds = plain_indexing(bench_settings, list(settings.sources), work / "plain-qdrant")
+        results["ingest"]["float32"] = {
+            "seconds": round(float32.seconds, 1),
+            "passages_per_second": round(float32.passages / float32.seconds, 1),
+        }
+        results["ingest"]["plain_haystack"] = {
+            "passages": plain_passages,
+            "seconds": round(plain_seconds, 1),
+            "passages_per_second": round(plain_passages / plain_seconds, 1),
         }
 
         timings: dict[str, list[float]] = {}
@@ -285,8 +309,17 @@ def markdown(results: dict[str, Any]) -> str:
     """Render the bench report as Markdown."""
     lines = ["# Majakka benchmark", "", "```", (results.get("method") or "").strip(), "```", ""]
     i = results["ingest"]
-    lines += ["## Ingest", "", f"{i['passages']} passages in {i['seconds']} s ({i['passages_per_second']} passages/s); "
-              f"no-op re-ingest {i['noop_reingest_seconds']} s.", ""]
+    lines += ["## Ingest", "", "| pipeline | passages | seconds | passages/s |", "|---|---|---|---|",
+              f"| Majakka ({i.get('precision', '?')} passages) | {i['passages']} | {i['seconds']} | "
+              f"{i['passages_per_second']} |"]
+    if "float32" in i:
+        lines.append(f"| Majakka, float32 passages | {i['passages']} | {i['float32']['seconds']} | "
+                     f"{i['float32']['passages_per_second']} |")
+    if "plain_haystack" in i:
+        plain = i["plain_haystack"]
+        lines.append(f"| plain Haystack (splitter, embedder, writer) | {plain['passages']} | {plain['seconds']} | "
+                     f"{plain['passages_per_second']} |")
+    lines += ["", f"No-op re-ingest {i['noop_reingest_seconds']} s.", ""]
     lines += ["## In-process latency (ms)", "", "| what | p50 | p95 | n |", "|---|---|---|---|"]
     for name, v in results["in_process_ms"].items():
         lines.append(f"| {name} | {v['p50']} | {v['p95']} | {v['n']} |")

@@ -142,6 +142,11 @@ def _all(metrics: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def retrieval_sets(results: dict[str, Any]) -> dict[str, Any]:
+    """Return the results that are retrieval figures ({mode: {language: metrics}}), not answers or dialogue."""
+    return {name: modes for name, modes in results.items() if isinstance(modes, dict) and set(MODES) <= set(modes)}
+
+
 def markdown(results: dict[str, Any]) -> str:
     """Render the report as Markdown tables."""
     lines = ["# Majakka retrieval evaluation", ""]
@@ -149,9 +154,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| set | language | mode | queries | recall@1 | recall@5 | recall@10 | MRR@10 | nDCG@10 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, modes in results.items():
-        if name.startswith(("_", "answers-")):
-            continue
+    for name, modes in retrieval_sets(results).items():
         for mode in MODES:
             for language, m in sorted(modes[mode].items()):
                 lines.append(
@@ -257,9 +260,7 @@ def _quantisation(results: dict[str, Any]) -> list[str]:
         "| set | mode | nDCG@10 int8 | nDCG@10 fp32 | difference | within 0.01 |",
         "|---|---|---|---|---|---|",
     ]
-    for name, modes in results.items():
-        if name.startswith(("_", "answers-")):
-            continue
+    for name, modes in retrieval_sets(results).items():
         for mode in ("hybrid", "dense"):
             if f"{mode}-fp32" not in modes:
                 continue

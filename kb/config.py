@@ -30,9 +30,9 @@ class EmbeddingSettings(BaseModel):
     batch_size: int = Field(default=16, ge=1, le=256, description="Passages embedded per batch at ingest.")
     passage_precision: Literal["auto", "bfloat16", "float32"] = Field(
         default="auto",
-        description="Number format of the passage encoder at ingest: `bfloat16` (about 2.7x faster where the CPU "
-        "has bfloat16 instructions, vectors at cosine > 0.99 to float32), `float32`, or `auto` (bfloat16 when the "
-        "CPU has those instructions).",
+        description="Number format of the passage encoder at ingest: `bfloat16` (the encoder runs about 2.7x faster "
+        "where the CPU has bfloat16 instructions; vectors at cosine > 0.99 to float32), `float32`, or `auto` "
+        "(bfloat16 when the CPU has those instructions).",
     )
     query_backend: Literal["onnx", "torch"] = Field(
         default="onnx", description="Question encoder: `onnx` (int8, made by `kb model install`) or `torch`."
