@@ -7,7 +7,12 @@ Relevance:
 - gold: a passage of an expected document whose section starts with the expected section;
 - SweQUAD-MC: a passage of the question's context that contains the gold answer span;
 - XQuAD: a passage of the question's paragraph (en→en, and sv→en with the Swedish questions);
-- Tatoeba: the English sentence that translates the Finnish or Swedish one (top-1 accuracy).
+- Tatoeba: the English sentence that translates the Finnish or Swedish one (top-1 accuracy);
+- construction FAQ (the PyPI package ``zaragoza-construction-faq`` 1.2.1, "Swedish Construction FAQ by Zaragoza
+  AB", CC BY 4.0): 503 questions, each answered by one entry; the answers are the corpus, a question's own answer
+  is relevant (and the answers of the three questions it repeats word for word). In Swedish and in its English
+  translation. Its answers are short, and its questions share few words with them: a set where BM25 is weak and
+  dense retrieval strong, the opposite of SweQUAD-MC.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from kb.text.spans import paragraphs
 from kb.types import Passage
 
 MODES = {"hybrid": None, "bm25": [0.0, 1.0], "dense": [1.0, 0.0]}
+# The fusion before this round's convex one: weighted reciprocal rank fusion (dense 1, BM25 2, k = 60).
+BEFORE_MODES = {"hybrid-rrf": "rrf"}
 # The same retrieval with the question embedded by the full-precision torch model instead of the int8 ONNX one.
 REFERENCE_MODES = {"hybrid-fp32": None, "dense-fp32": [1.0, 0.0]}
 K = 10
@@ -91,20 +98,25 @@ def evaluate(
     nDCG's ideal ranking counts every relevant passage in the index (a question may have several).
     """
     queries = list(queries)
-    modes = [(mode, weights, False) for mode, weights in MODES.items()]
+    modes: list[tuple[str, list[float] | None, bool, str | None]] = [
+        (mode, weights, False, None) for mode, weights in MODES.items()
+    ]
+    modes += [(mode, None, False, method) for mode, method in BEFORE_MODES.items()]
     reference_vectors = None
     if reference is not None:
-        modes += [(mode, weights, True) for mode, weights in REFERENCE_MODES.items()]
+        modes += [(mode, weights, True, None) for mode, weights in REFERENCE_MODES.items()]
         reference_vectors = reference.encode_many([q.text for q in queries])
-    results: dict[str, dict[str, SetResult]] = {mode: {} for mode, _w, _r in modes}
+    results: dict[str, dict[str, SetResult]] = {mode: {} for mode, _w, _r, _m in modes}
     snapshot = kb.hybrid.snapshot.current() if kb.hybrid.snapshot is not None else None
     every = [Passage.from_document(d) for d in snapshot.documents] if snapshot else []
     for i, query in enumerate(queries):
         relevant_count = sum(1 for p in every if query.relevant(p)) if every else 1
         embedding = kb.encoder.encode(query.text)
-        for mode, weights, by_reference in modes:
+        for mode, weights, by_reference, method in modes:
             vector = reference_vectors[i] if by_reference and reference_vectors is not None else embedding
-            fused = kb.hybrid.retrieve(query.text, vector, language=query.language, top_k=K, weights=weights)
+            fused = kb.hybrid.retrieve(
+                query.text, vector, language=query.language, top_k=K, weights=weights, fusion=method
+            )
             flags = [query.relevant(Passage.from_document(d)) for d in fused]
             for group in (query.language, "all"):
                 results[mode].setdefault(group, SetResult()).add(flags, relevant_count)
@@ -194,6 +206,28 @@ def tatoeba(folder: Path, pair: str, language: str) -> tuple[list[tuple[str, str
         for i, line in enumerate(source)
     ]
     return documents, queries
+
+
+def construction_faq(language: str) -> tuple[list[tuple[str, str, str]], list[Query]]:
+    """Return the construction FAQ in ``sv`` or ``en``: its answers as the corpus, its questions as the queries."""
+    try:
+        import zaragoza_construction_faq as faq
+    except ImportError as exc:
+        raise RuntimeError("the FAQ set needs `pip install zaragoza-construction-faq==1.2.1` (in .[dev])") from exc
+    items = faq.load(lang="en") if language == "en" else faq.load()
+    answers: dict[str, set[str]] = {}
+    for item in items:
+        answers.setdefault(_norm(item["q"]), set()).add(item["id"])
+    documents = [(str(item["id"]), "", str(item["a"])) for item in items]
+    queries = [
+        Query(str(item["id"]), str(item["q"]), language, _in_one_of(frozenset(answers[_norm(item["q"])])))
+        for item in items
+    ]
+    return documents, queries
+
+
+def _in_one_of(document_ids: frozenset[str]) -> Callable[[Passage], bool]:
+    return lambda p: p.document_id in document_ids
 
 
 def build_index(settings: Settings, documents: list[tuple[str, str, str]], language: str, data_dir: Path) -> None:

@@ -82,11 +82,24 @@ class RetrievalSettings(BaseModel):
 
     top_k: int = Field(default=5, ge=1, le=50, description="Passages returned by default.")
     candidates: int = Field(default=40, ge=5, le=200, description="Candidates taken from each side before fusion.")
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
-    dense_weight: float = Field(default=1.0, ge=0, description="Weight of the dense side in fusion.")
-    sparse_weight: float = Field(
-        default=2.0, ge=0, description="Weight of the sparse (BM25) side in fusion (tuned on gold + SweQUAD-MC)."
+    fusion: Literal["convex", "rrf"] = Field(
+        default="convex",
+        description="How the dense and BM25 lists are fused: `convex` (standardised scores, the dense share following "
+        "BM25's confidence in the question) or `rrf` (weighted reciprocal rank fusion).",
     )
+    dense_share: float = Field(
+        default=0.7, ge=0, le=1, description="Convex fusion: the dense side's share when BM25's best passage does "
+        "not stand out."
+    )
+    gap_shift: float = Field(
+        default=0.4, ge=0, le=1, description="Convex fusion: how much of the share moves to BM25 as its best "
+        "passage stands out ((s1 - s2) / s1)."
+    )
+    rrf_k: int = Field(
+        default=60, ge=1, description="Reciprocal rank fusion constant (also the scale of every fused score)."
+    )
+    dense_weight: float = Field(default=1.0, ge=0, description="RRF fusion: weight of the dense side.")
+    sparse_weight: float = Field(default=2.0, ge=0, description="RRF fusion: weight of the sparse (BM25) side.")
     backend: Literal["auto", "memory", "qdrant"] = Field(
         default="auto",
         description="Search a snapshot of the served collection held in memory (`memory`), or query Qdrant on "

@@ -13,7 +13,7 @@ from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 
 from kb.config import Settings
 from kb.models.passages import PassageEmbedder
-from kb.search.fusion import RankFuser, RankingFuser
+from kb.search.fusion import Fusion, RankFuser, RankingFuser
 from kb.search.snapshot import SnapshotEmbeddingRetriever, SnapshotHolder, SnapshotSparseRetriever
 from kb.search.sparse import BM25QueryEncoder, BM25SparseEncoder
 from kb.text.language import Analysers
@@ -51,6 +51,14 @@ def build_retrieval_pipeline(
     """
     retrieval = settings.retrieval
     candidates = retrieval.candidates
+    fusion = Fusion(
+        method=retrieval.fusion,
+        dense_share=retrieval.dense_share,
+        gap_shift=retrieval.gap_shift,
+        k=retrieval.rrf_k,
+        dense_weight=retrieval.dense_weight,
+        sparse_weight=retrieval.sparse_weight,
+    )
     pipeline = Pipeline()
     pipeline.add_component("bm25", BM25QueryEncoder(analysers))
     if snapshot is not None:
@@ -58,7 +66,7 @@ def build_retrieval_pipeline(
         pipeline.add_component("sparse", SnapshotSparseRetriever(snapshot, top_k=candidates))
         pipeline.add_component(
             "fuser",
-            RankingFuser(k=retrieval.rrf_k, dense_weight=retrieval.dense_weight, sparse_weight=retrieval.sparse_weight),
+            RankingFuser(fusion),
         )
         output = "ranking"
     else:
@@ -66,7 +74,7 @@ def build_retrieval_pipeline(
         pipeline.add_component("sparse", QdrantSparseEmbeddingRetriever(document_store=store, top_k=candidates))
         pipeline.add_component(
             "fuser",
-            RankFuser(k=retrieval.rrf_k, dense_weight=retrieval.dense_weight, sparse_weight=retrieval.sparse_weight),
+            RankFuser(fusion),
         )
         output = "documents"
     pipeline.connect("bm25.sparse_embedding", "sparse.query_sparse_embedding")

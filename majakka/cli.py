@@ -217,13 +217,11 @@ def _count(text: str) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run `kb eval`: evaluate the chosen sets (default all), print the report and write it under ``--reports``."""
-    from evals.report import markdown, run_all, write_reports
+    from evals.report import EVAL_SETS, markdown, run_all, write_reports
 
-    unknown = set(args.sets) - {"gold", "swequad", "xquad", "tatoeba"}
+    unknown = set(args.sets) - set(EVAL_SETS)
     if unknown:
-        raise ConfigError(
-            f"unknown evaluation set {', '.join(sorted(unknown))}; choose from gold, swequad, xquad, tatoeba"
-        )
+        raise ConfigError(f"unknown evaluation set {', '.join(sorted(unknown))}; choose from {', '.join(EVAL_SETS)}")
     settings = _settings(args)
     results = run_all(settings, sets=args.sets or None)
     paths = write_reports(results, Path(args.reports))
@@ -305,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", parents=[common], help="measure retrieval and answers against baselines")
-    p.add_argument("sets", nargs="*", metavar="SET", help="gold, swequad, xquad, tatoeba (default: all)")
+    p.add_argument(
+        "sets", nargs="*", metavar="SET", help="gold, safety, dialogue, swequad, xquad, tatoeba, faq (default: all)"
+    )
     p.add_argument("--reports", default="reports", help="folder for eval.md, eval.json and eval.png")
     p.set_defaults(func=cmd_eval)
 

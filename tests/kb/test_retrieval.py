@@ -90,6 +90,26 @@ def test_fusion_weights_rank_and_a_switched_off_side_adds_nothing() -> None:
     assert [key for key, _ in fuse_ranks([["a"], ["b"]], [0.0, 1.0], k=60, top_k=10)] == ["b"]
 
 
+def test_convex_fusion_follows_the_sparse_side_only_as_far_as_it_stands_out() -> None:
+    from kb.search.fusion import Fusion, sparse_gap
+
+    fusion = Fusion()  # dense share 0.7 - 0.4 * gap
+    dense = (["a", "b", "c", "d"], [0.90, 0.86, 0.85, 0.84])
+    flat_sparse = (["c", "b", "d", "a"], [10.0, 9.9, 9.8, 9.7])  # BM25 unsure: the dense order holds
+    assert sparse_gap(flat_sparse[1]) < 0.02
+    assert fusion.fuse(dense, flat_sparse, top_k=4)[0][0] == "a"
+    sure_sparse = (["c", "b", "d", "a"], [30.0, 6.0, 5.5, 5.0])  # BM25's best stands far out: it wins
+    assert sparse_gap(sure_sparse[1]) == pytest.approx(0.8)
+    assert fusion.fuse(dense, sure_sparse, top_k=4)[0][0] == "c"
+    # Nothing lexical in common (a question in another language): the dense order, untouched.
+    assert [key for key, _ in fusion.fuse(dense, ([], []), top_k=4)] == ["a", "b", "c", "d"]
+    # A side switched off adds no candidates; scores are (k + 1) / (k + rank), 1.0 first.
+    only_sparse = fusion.fuse(dense, sure_sparse, top_k=2, weights=[0.0, 1.0])
+    assert [key for key, _ in only_sparse] == ["c", "b"]
+    assert [score for _, score in only_sparse] == [1.0, pytest.approx(61 / 62)]
+    assert [key for key, _ in Fusion(method="rrf").fuse(dense, sure_sparse, top_k=1)] == ["c"]
+
+
 def test_ranking_fuser_refuses_rankings_of_two_generations() -> None:
     import numpy as np
 
