@@ -38,8 +38,9 @@ from kb.text.spans import paragraphs
 from kb.types import Passage
 
 MODES = {"hybrid": None, "bm25": [0.0, 1.0], "dense": [1.0, 0.0]}
-# The fusion before this round's convex one: weighted reciprocal rank fusion (dense 1, BM25 2, k = 60).
-BEFORE_MODES = {"hybrid-rrf": "rrf"}
+# Before this round: weighted reciprocal rank fusion (dense 1, BM25 2, k = 60), without the cards' signal; and the
+# convex fusion without the cards' signal (what the question-to-question signal adds).
+BEFORE_MODES = {"hybrid-rrf": "rrf", "hybrid-no-cards": "convex"}
 # The same retrieval with the question embedded by the full-precision torch model instead of the int8 ONNX one.
 REFERENCE_MODES = {"hybrid-fp32": None, "dense-fp32": [1.0, 0.0]}
 K = 10
@@ -114,8 +115,9 @@ def evaluate(
         embedding = kb.encoder.encode(query.text)
         for mode, weights, by_reference, method in modes:
             vector = reference_vectors[i] if by_reference and reference_vectors is not None else embedding
-            fused = kb.hybrid.retrieve(
-                query.text, vector, language=query.language, top_k=K, weights=weights, fusion=method
+            fused = kb.retrieve(
+                query.text, vector, language=query.language, top_k=K, weights=weights, fusion=method,
+                cards=method is None,
             )
             flags = [query.relevant(Passage.from_document(d)) for d in fused]
             for group in (query.language, "all"):

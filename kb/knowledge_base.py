@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
+from haystack import Document
 
 from kb.answers.cards import load_cards, load_outside
 from kb.answers.citations import QuoteLocator
@@ -175,12 +176,39 @@ class KnowledgeBase:
             return list(cached)
         embedding = self.embed(query) if embedding is None else embedding
         query_language = language or self.asker.detector.detect_supported(query)
-        fused = self.hybrid.retrieve(
+        fused = self.retrieve(
             query, embedding, language=query_language, top_k=top_k, language_filter=language, kind_filter=kind
         )
         passages = [Passage.from_document(d) for d in fused]
         self.results.put(key, tuple(passages))
         return passages
+
+    def retrieve(
+        self,
+        query: str,
+        embedding: np.ndarray,
+        *,
+        language: str,
+        top_k: int,
+        language_filter: str | None = None,
+        kind_filter: str | None = None,
+        weights: list[float] | None = None,
+        fusion: str | None = None,
+        cards: bool = True,
+    ) -> list[Document]:
+        """Hybrid retrieval with the question-to-question signal (``cards``): what search serves and eval measures.
+
+        ``weights`` and ``fusion`` as in ``HybridSearch.retrieve`` (a single side, or the other fusion, for the
+        evaluation's baselines, which run without the cards' signal).
+
+        Raises:
+            StoreError: no index is served, or the store failed.
+        """
+        boost = self.asker.card_signal(query, embedding, language) if cards and weights is None else None
+        return self.hybrid.retrieve(
+            query, embedding, language=language, top_k=top_k, language_filter=language_filter,
+            kind_filter=kind_filter, weights=weights, fusion=fusion, boost=boost,
+        )
 
     def ask(self, question: str | Question, *, embedding: np.ndarray | None = None, **fields: Any) -> Answer:
         """Answer a question (text, or a ``Question`` with history and the rest); the help first when in danger."""

@@ -8,7 +8,7 @@ Two fusions (``KB_RETRIEVAL__FUSION``):
   far BM25's best passage stands above its second, ``(s1 − s2) / s1`` (0 when BM25 finds nothing, as across
   languages). Tuned across eight sets at once (our gold dev split, SweQUAD-MC, XQuAD en→en and sv→en, Tatoeba
   fi/sv→en, a Swedish construction FAQ in Swedish and English): the one rule that is never far below the better
-  side on any of them (see ``evals/README.md``).
+  side on any of them (README, Measuring).
 - ``rrf``: weighted reciprocal rank fusion, ``Σ weight / (k + rank)``, as before.
 
 Either way a fused passage's score is ``(k + 1) / (k + rank)`` of its fused rank: answer composition and the
@@ -20,7 +20,7 @@ Two forms of the same fusion: ``RankFuser`` for Haystack documents (the Qdrant r
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -67,20 +67,40 @@ class Fusion:
         sparse: tuple[Sequence[Hashable], Sequence[float]],
         top_k: int,
         weights: Sequence[float] | None = None,
+        boost: Mapping[Any, float] | None = None,
     ) -> list[tuple[Hashable, float]]:
         """Fuse (keys, scores) of each side, best first; ``weights`` (dense, sparse) fix the share for one call.
 
-        A side whose weight is 0 contributes nothing (the evaluation's single-side baselines).
+        A side whose weight is 0 contributes nothing (the evaluation's single-side baselines). ``boost`` raises
+        some candidates (the passages that the answer cards nearest the question cite; see ``boosted``).
         """
         dense_weight, sparse_weight = weights if weights is not None else (self.dense_weight, self.sparse_weight)
         if self.method == "rrf":
-            return fuse_ranks([dense[0], sparse[0]], [dense_weight, sparse_weight], self.k, top_k)
-        if weights is not None:
-            share = dense_weight / (dense_weight + sparse_weight) if dense_weight + sparse_weight > 0 else 0.5
+            every = len(dense[0]) + len(sparse[0])
+            fused = fuse_ranks([dense[0], sparse[0]], [dense_weight, sparse_weight], self.k, every)
+            if not boost:
+                return fused[:top_k]
+            ordered = [key for key, _score in fused]
         else:
-            share = min(1.0, max(0.05, self.dense_share - self.gap_shift * sparse_gap(sparse[1])))
-        ordered = convex_order(dense, sparse, share)[:top_k]
-        return [(key, (self.k + 1) / (self.k + rank)) for rank, key in enumerate(ordered, start=1)]
+            if weights is not None:
+                share = dense_weight / (dense_weight + sparse_weight) if dense_weight + sparse_weight > 0 else 0.5
+            else:
+                share = min(1.0, max(0.05, self.dense_share - self.gap_shift * sparse_gap(sparse[1])))
+            ordered = convex_order(dense, sparse, share)
+        if boost:
+            ordered = boosted(ordered, boost)
+        return [(key, (self.k + 1) / (self.k + rank)) for rank, key in enumerate(ordered[:top_k], start=1)]
+
+
+def boosted(ordered: Sequence[Hashable], boost: Mapping[Any, float]) -> list[Hashable]:
+    """Reorder fused candidates, each raised by its ``boost``.
+
+    A candidate's place gives it ``1 − i / n`` (the first 1, the last near 0); its boost is added to that. Only
+    candidates either side found are reordered: a boost brings in nothing the retrieval did not find.
+    """
+    n = max(1, len(ordered))
+    score = {key: 1.0 - i / n + boost.get(key, 0.0) for i, key in enumerate(ordered)}
+    return sorted(ordered, key=lambda key: score[key], reverse=True)
 
 
 def sparse_gap(scores: Sequence[float]) -> float:
@@ -133,6 +153,7 @@ class RankFuser:
         top_k: int = 5,
         weights: list[float] | None = None,
         method: str | None = None,
+        boost: dict[str, float] | None = None,
     ) -> dict[str, list[Document]]:
         """Return the fused top ``top_k`` (each with its own dense cosine in ``meta["dense_score"]``).
 
@@ -142,6 +163,7 @@ class RankFuser:
             top_k: how many fused passages to return.
             weights: [dense, sparse] for this call (evaluation runs dense-only and BM25-only baselines this way).
             method: ``convex`` or ``rrf`` for this call instead of the configured one.
+            boost: passage id -> how much to raise that candidate (see ``boosted``).
         """
         first_seen: dict[str, Document] = {}
         for document in [*dense, *sparse]:
@@ -151,6 +173,7 @@ class RankFuser:
             ([d.id for d in sparse], [float(d.score or 0.0) for d in sparse]),
             top_k,
             weights,
+            boost,
         )
         # Keep each passage's own dense cosine: answer composition judges evidence by it.
         cosine = {d.id: float(d.score or 0.0) for d in dense}
@@ -204,22 +227,29 @@ class RankingFuser:
         top_k: int = 5,
         weights: list[float] | None = None,
         method: str | None = None,
+        boost: dict[str, float] | None = None,
     ) -> dict[str, Ranking | None]:
         """Fuse the two rankings into the top ``top_k`` rows of their snapshot (None when there is no index)."""
         if dense is None or sparse is None:
             return {"ranking": None}
         if dense.source is not sparse.source:
             raise ValueError("the dense and sparse rankings come from different generations of the index")
+        rows = dense.source.rows
+        by_row = {rows[key]: value for key, value in (boost or {}).items() if key in rows}
         fused = self.fusion.using(method).fuse(
-            (dense.rows.tolist(), dense.scores.tolist()), (sparse.rows.tolist(), sparse.scores.tolist()), top_k, weights
+            (dense.rows.tolist(), dense.scores.tolist()),
+            (sparse.rows.tolist(), sparse.scores.tolist()),
+            top_k,
+            weights,
+            by_row,
         )
         cosine = dict(zip(dense.rows.tolist(), dense.scores.tolist(), strict=True))
-        rows = np.array([row for row, _score in fused], dtype=np.int64)
+        chosen = np.array([row for row, _score in fused], dtype=np.int64)
         return {
             "ranking": Ranking(
                 dense.source,
-                rows,
+                chosen,
                 np.array([score for _row, score in fused], dtype=np.float64),
-                np.array([cosine.get(row, 0.0) for row in rows.tolist()], dtype=np.float64),
+                np.array([cosine.get(row, 0.0) for row in chosen.tolist()], dtype=np.float64),
             )
         }

@@ -53,12 +53,14 @@ class HybridSearch:
         kind_filter: str | None = None,
         weights: list[float] | None = None,
         fusion: str | None = None,
+        boost: dict[str, float] | None = None,
     ) -> list[Document]:
         """Return the fused passages, best first; each carries its fused score.
 
         ``language_filter`` and ``kind_filter`` (``official`` or ``guide``, see ``KIND_FILTERS``) keep only those
         passages. ``weights``: (dense, sparse) instead of the configured ones (the evaluation's single-side baselines);
-        ``fusion``: ``convex`` or ``rrf`` instead of the configured method (the evaluation's before-and-after).
+        ``fusion``: ``convex`` or ``rrf`` instead of the configured method (the evaluation's before-and-after);
+        ``boost``: passage id -> how much fusion raises that candidate (the question-to-question signal).
 
         Raises:
             StoreError: no index is served, or the store failed.
@@ -68,7 +70,7 @@ class HybridSearch:
             "dense": {"query_embedding": embedding, "filters": filters},
             "bm25": {"text": text, "language": language},
             "sparse": {"filters": filters},
-            "fuser": {"top_k": top_k, "weights": weights, "method": fusion},
+            "fuser": {"top_k": top_k, "weights": weights, "method": fusion, "boost": boost},
         }
         try:
             if self.snapshot is not None:

@@ -40,6 +40,7 @@ class Snapshot:
     twins: dict[Address, Document]
     by_document: dict[str, list[Document]] = field(default_factory=dict)
     kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    rows: dict[str, int] = field(default_factory=dict)  # passage id -> its row
 
     def __deepcopy__(self, _memo: dict[int, Any]) -> Snapshot:
         # Read-only once loaded; passed through a pipeline as is.
@@ -97,7 +98,8 @@ class Snapshot:
             by_document.setdefault(str(d.meta.get("document_id", "")), []).append(d)
         by_id = {d.id: d for d in documents}
         kinds = np.array([str(d.meta.get("kind", "")) for d in documents])
-        return cls(collection, documents, dense, postings, idf, languages, by_id, twins, by_document, kinds)
+        row_of = {d.id: i for i, d in enumerate(documents)}
+        return cls(collection, documents, dense, postings, idf, languages, by_id, twins, by_document, kinds, row_of)
 
     def mask(self, filters: dict[str, Any] | None) -> np.ndarray | None:
         """Return which passages pass a Haystack filter (None: all do).
