@@ -20,9 +20,8 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from haystack import Document
 from qdrant_client import QdrantClient
 
 from ingest.chunking import StructuredChunker
@@ -31,11 +30,12 @@ from ingest.files import IngestReport, SourceFile, discover, file_hash, safe_url
 from ingest.loaders import load_file
 from kb.config import ChunkingSettings, Settings
 from kb.errors import IngestError, KbError, LoaderError
-from kb.models.encoders import TokenCounter, model_dimension, require_model
-from kb.models.passages import passage_precision
-from kb.pipelines import build_indexing_pipeline
-from kb.search.store import IndexCatalog, SharedClientDocumentStore
+from kb.models.encoders import TokenCounter, model_dimension, passage_precision, require_model
+from kb.search.store import IndexCatalog
 from kb.text.language import LanguageDetector
+
+if TYPE_CHECKING:
+    from haystack import Document
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ def passage_documents(
     loaded: LoadedDocument, chunker: StructuredChunker, doc_hash: str, source_path: str, language: str
 ) -> list[Document]:
     """Haystack documents for the passages of one loaded document."""
+    from haystack import Document  # Haystack (and torch with it) only when something is to be indexed
+
     documents = []
     for index, chunk in enumerate(chunker.split(loaded)):
         section = chunk.section
@@ -285,6 +287,9 @@ class Indexer:
         self, new_passages: list[Document], reused: list[Document], fail_after_write: Callable[[], None] | None
     ) -> str:
         """Write all passages into a new collection and move the alias to it; on any failure drop it."""
+        from kb.pipelines import build_indexing_pipeline
+        from kb.search.documents import SharedClientDocumentStore
+
         expected = len(new_passages) + len(reused)
         target = self.catalog.create()
         try:
@@ -306,6 +311,8 @@ class Indexer:
 
     def _reused_passages(self, served: str, keep_paths: set[str]) -> list[Document]:
         """Passages (with their dense vectors) of the documents that did not change."""
+        from kb.search.documents import SharedClientDocumentStore
+
         store = SharedClientDocumentStore(self.client, served, self.dimension)
         reused: list[Document] = []
         if not keep_paths:

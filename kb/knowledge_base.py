@@ -28,8 +28,8 @@ from kb.safety.features import MessageFeatures
 from kb.safety.help import HelpDesk
 from kb.safety.model import DangerModel
 from kb.search.cache import TTLCache, question_key
+from kb.search.documents import Store
 from kb.search.hybrid import HybridSearch
-from kb.search.store import Store
 from kb.text.glossary import Glossary
 from kb.text.language import Analysers, LanguageDetector
 from kb.text.normalise import normalise

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from haystack import Document
+if TYPE_CHECKING:
+    from haystack import Document  # only annotated here: the loaders import this module without Haystack
+
 
 # The languages Majakka writes and answers in (material in others is indexed, answers come in these).
 LANGUAGES: tuple[str, ...] = ("fi", "sv", "en")

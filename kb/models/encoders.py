@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,6 +38,24 @@ def require_model(settings: Settings) -> Path:
     if not (folder / "modules.json").exists():
         raise ModelError(f"no sentence-transformers model in {folder}; run `kb model install` (or `make run`)")
     return folder
+
+
+def passage_precision(settings: Settings) -> str:
+    """Return the passage encoder's number format: the setting, with ``auto`` resolved for this CPU."""
+    chosen = settings.embedding.passage_precision
+    if chosen != "auto":
+        return chosen
+    return "bfloat16" if cpu_has_bfloat16() else "float32"
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX-512 BF16 or AMX); elsewhere bfloat16 is emulated, slowly."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def model_dimension(settings: Settings) -> int:

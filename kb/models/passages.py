@@ -17,26 +17,8 @@ from haystack import Document, component
 from tqdm import tqdm
 
 from kb.config import Settings
-from kb.models.encoders import PASSAGE_META_FIELDS, load_sentence_transformer, require_model
+from kb.models.encoders import PASSAGE_META_FIELDS, load_sentence_transformer, passage_precision, require_model
 from kb.text.spans import Span, answer_spans
-
-
-def passage_precision(settings: Settings) -> str:
-    """Return the passage encoder's number format: the setting, with ``auto`` resolved for this CPU."""
-    chosen = settings.embedding.passage_precision
-    if chosen != "auto":
-        return chosen
-    return "bfloat16" if cpu_has_bfloat16() else "float32"
-
-
-@lru_cache(maxsize=1)
-def cpu_has_bfloat16() -> bool:
-    """Whether this CPU computes in bfloat16 natively (AVX-512 BF16 or AMX); elsewhere bfloat16 is emulated, slowly."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def pack_vectors(vectors: np.ndarray) -> str:

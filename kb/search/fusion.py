@@ -234,7 +234,7 @@ class RankingFuser:
             return {"ranking": None}
         if dense.source is not sparse.source:
             raise ValueError("the dense and sparse rankings come from different generations of the index")
-        rows = dense.source.rows
+        rows = dense.source.rows if boost else {}
         by_row = {rows[key]: value for key, value in (boost or {}).items() if key in rows}
         fused = self.fusion.using(method).fuse(
             (dense.rows.tolist(), dense.scores.tolist()),

@@ -10,8 +10,8 @@ from haystack import Document
 from kb.config import Settings
 from kb.errors import StoreError
 from kb.pipelines import build_retrieval_pipeline
+from kb.search.documents import Store
 from kb.search.snapshot import SnapshotHolder
-from kb.search.store import Store
 from kb.search.twins import address_filter, twin_address
 from kb.text.language import Analysers
 

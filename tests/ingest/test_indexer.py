@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ingest.indexer import IngestReport
-from kb.config import Settings
+from kb.config import PROJECT_ROOT, Settings
 from kb.errors import IngestError
 from kb.knowledge_base import KnowledgeBase
 from kb.models.encoders import Encoder
@@ -145,3 +147,11 @@ def test_ingest_a_moved_folder_replaces_its_documents(settings: Settings, fixtur
     assert (again.documents_changed, again.documents_added, again.documents_kept, again.documents_removed) == (
         first.documents_embedded, 0, 0, 0)
     assert again.passages == first.passages, "each document once, from its new place"
+
+
+def test_the_ingest_module_loads_without_haystack_or_torch() -> None:
+    # A no-op re-ingest is a whole command under 3 s: it compares hashes with the catalog and needs neither Haystack
+    # nor torch (about 2 s to import), which load only when something is to be embedded.
+    code = "import sys, ingest.indexer; print(sorted({'torch', 'haystack'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+    assert out.stdout.strip() == "[]", out.stdout

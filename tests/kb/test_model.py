@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 from haystack import Document
 from haystack.dataclasses import SparseEmbedding
-from haystack_integrations.document_stores.qdrant.converters import convert_haystack_documents_to_qdrant_points
+from haystack_integrations.document_stores.qdrant import converters
 
 from kb.models.encoders import Encoder, QueryEncoder, load_sentence_transformer
 from kb.models.onnx import OnnxQueryEncoder
 from kb.models.passages import PassageEmbedder, unpack_vectors
-from kb.search.store import qdrant_point
+from kb.search.documents import qdrant_point
+from kb.search.store import DENSE_VECTORS_NAME, SPARSE_VECTORS_NAME
 from tests.conftest import make_settings
 
 TEXTS = [
@@ -111,5 +112,6 @@ def test_store_points_are_the_ones_the_haystack_store_writes() -> None:
     )
     bare = Document(id="def", content="Ei vektoreita")
     for d in (document, bare):
-        expected = convert_haystack_documents_to_qdrant_points([d], use_sparse_embeddings=True)[0]
+        expected = converters.convert_haystack_documents_to_qdrant_points([d], use_sparse_embeddings=True)[0]
         assert qdrant_point(d).model_dump() == expected.model_dump()
+    assert (DENSE_VECTORS_NAME, SPARSE_VECTORS_NAME) == (converters.DENSE_VECTORS_NAME, converters.SPARSE_VECTORS_NAME)
