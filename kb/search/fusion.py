@@ -46,6 +46,9 @@ def fuse_ranks(
     return [(key, scores[key] / best) for key in ordered]
 
 
+GAP_CANDIDATES = 10
+
+
 @dataclass(frozen=True)
 class Fusion:
     """How the two sides are fused (``KB_RETRIEVAL__*``)."""
@@ -104,8 +107,12 @@ def boosted(ordered: Sequence[Hashable], boost: Mapping[Any, float]) -> list[Has
 
 
 def sparse_gap(scores: Sequence[float]) -> float:
-    """How far the sparse side's best score stands above its second, relative to the best (0 when none)."""
-    if len(scores) < 2 or scores[0] <= 0:
+    """How far the sparse side's best score stands above its second, relative to the best.
+
+    0 when BM25 found fewer than ``GAP_CANDIDATES`` passages: so short a list says that few passages share the
+    question's words (in a small index, or through a glossary word of another language), not that one stands out.
+    """
+    if len(scores) < GAP_CANDIDATES or scores[0] <= 0:
         return 0.0
     return float((scores[0] - scores[1]) / scores[0])
 

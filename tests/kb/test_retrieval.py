@@ -94,13 +94,16 @@ def test_convex_fusion_follows_the_sparse_side_only_as_far_as_it_stands_out() ->
     from kb.search.fusion import Fusion, sparse_gap
 
     fusion = Fusion()  # dense share 0.7 - 0.4 * gap
-    dense = (["a", "b", "c", "d"], [0.90, 0.86, 0.85, 0.84])
-    flat_sparse = (["c", "b", "d", "a"], [10.0, 9.9, 9.8, 9.7])  # BM25 unsure: the dense order holds
-    assert sparse_gap(flat_sparse[1]) < 0.02
+    tail = [f"t{i}" for i in range(8)]  # the rest of a full candidate list
+    dense = (["a", "b", "c", "d", *tail], [0.90, 0.86, 0.85, 0.84, *[0.80 - i / 100 for i in range(8)]])
+    flat_sparse = (["c", "b", "d", "a", *tail], [10.0, 9.9, 9.8, 9.7, *[9.0 - i / 10 for i in range(8)]])
+    assert sparse_gap(flat_sparse[1]) < 0.02  # BM25 unsure: the dense order holds
     assert fusion.fuse(dense, flat_sparse, top_k=4)[0][0] == "a"
-    sure_sparse = (["c", "b", "d", "a"], [30.0, 6.0, 5.5, 5.0])  # BM25's best stands far out: it wins
-    assert sparse_gap(sure_sparse[1]) == pytest.approx(0.8)
+    sure_sparse = (["c", "b", "d", "a", *tail], [30.0, 6.0, 5.5, 5.0, *[4.0 - i / 10 for i in range(8)]])
+    assert sparse_gap(sure_sparse[1]) == pytest.approx(0.8)  # BM25's best stands far out: it wins
     assert fusion.fuse(dense, sure_sparse, top_k=4)[0][0] == "c"
+    # Only a few passages share the question's words: that says nothing of a standout.
+    assert sparse_gap(sure_sparse[1][:4]) == 0.0
     # Nothing lexical in common (a question in another language): the dense order, untouched.
     assert [key for key, _ in fusion.fuse(dense, ([], []), top_k=4)] == ["a", "b", "c", "d"]
     # A side switched off adds no candidates; scores are (k + 1) / (k + rank), 1.0 first.
