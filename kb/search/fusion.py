@@ -11,8 +11,9 @@ Two fusions (``KB_RETRIEVAL__FUSION``):
   side on any of them (README, Measuring).
 - ``rrf``: weighted reciprocal rank fusion, ``Σ weight / (k + rank)``, as before.
 
-Either way a fused passage's score is ``(k + 1) / (k + rank)`` of its fused rank: answer composition and the
-audience reranking compare passages by it, on the same scale whichever fusion ordered them.
+A convex-fused passage's score (and any passage's, once the cards' signal has reordered them) is
+``(k + 1) / (k + rank)`` of its fused rank: the scale RRF gives a passage ranked alike on both sides, which answer
+composition and the audience reranking were tuned on. Plain RRF keeps its own scores (the evaluation's before).
 
 Two forms of the same fusion: ``RankFuser`` for Haystack documents (the Qdrant retrievers' output) and
 ``RankingFuser`` for ``Ranking`` objects, the compact row-number lists the in-memory snapshot retrievers emit.
@@ -131,18 +132,6 @@ def convex_order(
     candidates = list(dict.fromkeys(key for side, _low, _w in sides for key in side))
     fused = {key: sum(w * side.get(key, low) for side, low, w in sides) for key in candidates}
     return sorted(candidates, key=lambda key: fused[key], reverse=True)
-
-
-def reciprocal_rank_fusion(
-    ranked_lists: list[list[Document]], weights: list[float], k: int, top_k: int
-) -> list[Document]:
-    """Fuse ranked document lists (see ``fuse_ranks``); each document keeps its first-seen fields."""
-    first_seen: dict[str, Document] = {}
-    for documents in ranked_lists:
-        for document in documents:
-            first_seen.setdefault(document.id, document)
-    fused = fuse_ranks([[d.id for d in documents] for documents in ranked_lists], weights, k, top_k)
-    return [replace(first_seen[str(key)], score=score) for key, score in fused]
 
 
 @component
