@@ -127,3 +127,17 @@ def test_ranking_fuser_refuses_rankings_of_two_generations() -> None:
         dense=Ranking(one, rows.copy(), scores.copy()), sparse=Ranking(one, rows[::-1].copy(), scores.copy())
     )
     assert fused["ranking"].dense is not None and len(fused["ranking"]) == 2
+
+
+def test_qdrant_and_in_memory_retrieval_fuse_alike(tmp_path: Path, encoder: Encoder) -> None:
+    # The server path (Qdrant's retrievers, RankFuser over documents) and the in-memory snapshot (RankingFuser over
+    # rows) run the same fusion and the same cards' signal, so they serve the same passages.
+    data = tmp_path / "data"
+    ingest_into(make_settings(data), [FIXTURE_CORPUS])
+    questions = ["Kuka päättää harkinta-ajasta?", "Vem rapporterar om människohandel?",
+                 "When does the library open on Saturday?", "Minne vanhat lääkkeet viedään?"]
+    served: dict[str, list[list[str]]] = {}
+    for backend in ("memory", "qdrant"):
+        with KnowledgeBase(make_settings(data, retrieval={"backend": backend}), encoder=encoder) as kb:
+            served[backend] = [[p.passage_id for p in kb.search(q, k=3)] for q in questions]
+    assert served["memory"] == served["qdrant"]
