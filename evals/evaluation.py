@@ -38,9 +38,9 @@ from kb.text.spans import paragraphs
 from kb.types import Passage
 
 MODES = {"hybrid": None, "bm25": [0.0, 1.0], "dense": [1.0, 0.0]}
-# Before this round: weighted reciprocal rank fusion (dense 1, BM25 2, k = 60), without the cards' signal; and the
-# convex fusion without the cards' signal (what the question-to-question signal adds).
-BEFORE_MODES = {"hybrid-rrf": "rrf", "hybrid-no-cards": "convex"}
+# The served fusion without the cards' signal (before it: what the question-to-question signal adds), and the
+# other fusion, convex, with it: mode -> (fusion, with the cards' signal).
+BEFORE_MODES: dict[str, tuple[str | None, bool]] = {"hybrid-no-cards": (None, False), "hybrid-convex": ("convex", True)}
 # The same retrieval with the question embedded by the full-precision torch model instead of the int8 ONNX one.
 REFERENCE_MODES = {"hybrid-fp32": None, "dense-fp32": [1.0, 0.0]}
 K = 10
@@ -99,25 +99,24 @@ def evaluate(
     nDCG's ideal ranking counts every relevant passage in the index (a question may have several).
     """
     queries = list(queries)
-    modes: list[tuple[str, list[float] | None, bool, str | None]] = [
-        (mode, weights, False, None) for mode, weights in MODES.items()
+    modes: list[tuple[str, list[float] | None, bool, str | None, bool]] = [
+        (mode, weights, False, None, weights is None) for mode, weights in MODES.items()
     ]
-    modes += [(mode, None, False, method) for mode, method in BEFORE_MODES.items()]
+    modes += [(mode, None, False, method, cards) for mode, (method, cards) in BEFORE_MODES.items()]
     reference_vectors = None
     if reference is not None:
-        modes += [(mode, weights, True, None) for mode, weights in REFERENCE_MODES.items()]
+        modes += [(mode, weights, True, None, weights is None) for mode, weights in REFERENCE_MODES.items()]
         reference_vectors = reference.encode_many([q.text for q in queries])
-    results: dict[str, dict[str, SetResult]] = {mode: {} for mode, _w, _r, _m in modes}
+    results: dict[str, dict[str, SetResult]] = {mode: {} for mode, _w, _r, _m, _c in modes}
     snapshot = kb.hybrid.snapshot.current() if kb.hybrid.snapshot is not None else None
     every = [Passage.from_document(d) for d in snapshot.documents] if snapshot else []
     for i, query in enumerate(queries):
         relevant_count = sum(1 for p in every if query.relevant(p)) if every else 1
         embedding = kb.encoder.encode(query.text)
-        for mode, weights, by_reference, method in modes:
+        for mode, weights, by_reference, method, cards in modes:
             vector = reference_vectors[i] if by_reference and reference_vectors is not None else embedding
             fused = kb.retrieve(
-                query.text, vector, language=query.language, top_k=K, weights=weights, fusion=method,
-                cards=method is None,
+                query.text, vector, language=query.language, top_k=K, weights=weights, fusion=method, cards=cards
             )
             flags = [query.relevant(Passage.from_document(d)) for d in fused]
             for group in (query.language, "all"):
