@@ -51,14 +51,7 @@ def build_retrieval_pipeline(
     """
     retrieval = settings.retrieval
     candidates = retrieval.candidates
-    fusion = Fusion(
-        method=retrieval.fusion,
-        dense_share=retrieval.dense_share,
-        gap_shift=retrieval.gap_shift,
-        k=retrieval.rrf_k,
-        dense_weight=retrieval.dense_weight,
-        sparse_weight=retrieval.sparse_weight,
-    )
+    fusion = Fusion.from_settings(retrieval)
     pipeline = Pipeline()
     pipeline.add_component("bm25", BM25QueryEncoder(analysers))
     if snapshot is not None:

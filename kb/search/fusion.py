@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from haystack import Document, component
 
+from kb.config import RetrievalSettings
+
 
 def fuse_ranks(
     ranked_keys: Sequence[Sequence[Hashable]], weights: Sequence[float], k: int, top_k: int
@@ -54,14 +56,20 @@ GAP_CANDIDATES = 10
 
 @dataclass(frozen=True)
 class Fusion:
-    """How the two sides are fused (``KB_RETRIEVAL__*``)."""
+    """How the two sides are fused (``KB_RETRIEVAL__*``; ``from_settings``)."""
 
-    method: str = "rrf"
-    dense_share: float = 0.7
-    gap_shift: float = 0.4
-    k: int = 60
-    dense_weight: float = 1.0
-    sparse_weight: float = 2.0
+    method: str
+    dense_share: float
+    gap_shift: float
+    k: int
+    dense_weight: float
+    sparse_weight: float
+
+    @classmethod
+    def from_settings(cls, retrieval: RetrievalSettings | None = None) -> Fusion:
+        """Build the fusion the settings describe (their defaults when none are given)."""
+        r = retrieval or RetrievalSettings()
+        return cls(r.fusion, r.dense_share, r.gap_shift, r.rrf_k, r.dense_weight, r.sparse_weight)
 
     def using(self, method: str | None) -> Fusion:
         """Return the same fusion with another method (None: as configured)."""
@@ -141,7 +149,7 @@ class RankFuser:
     """Fuses dense and sparse candidate documents (see ``Fusion``)."""
 
     def __init__(self, fusion: Fusion | None = None) -> None:
-        self.fusion = fusion or Fusion()
+        self.fusion = fusion or Fusion.from_settings()
 
     @component.output_types(documents=list[Document])
     def run(
@@ -215,7 +223,7 @@ class RankingFuser:
     """``RankFuser`` for the snapshot retrievers' rankings."""
 
     def __init__(self, fusion: Fusion | None = None) -> None:
-        self.fusion = fusion or Fusion()
+        self.fusion = fusion or Fusion.from_settings()
 
     @component.output_types(ranking=Ranking)
     def run(

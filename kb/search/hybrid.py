@@ -120,7 +120,7 @@ class HybridSearch:
         """
         if self.snapshot is not None:
             snapshot = self.snapshot.current()
-            return {p for p in passage_ids if snapshot is not None and p in snapshot.by_id}
+            return {p for p in passage_ids if snapshot is not None and p in snapshot.rows}
         if not passage_ids:
             return set()
         try:

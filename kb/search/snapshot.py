@@ -36,11 +36,10 @@ class Snapshot:
     postings: dict[int, tuple[np.ndarray, np.ndarray]]
     idf: dict[int, float]
     languages: np.ndarray
-    by_id: dict[str, Document]
     twins: dict[Address, Document]
     by_document: dict[str, list[Document]] = field(default_factory=dict)
     kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
-    rows: dict[str, int] = field(default_factory=dict)  # passage id -> its row
+    rows: dict[str, int] = field(default_factory=dict)  # passage id -> its row in ``documents``
 
     def __deepcopy__(self, _memo: dict[int, Any]) -> Snapshot:
         # Read-only once loaded; passed through a pipeline as is.
@@ -96,10 +95,9 @@ class Snapshot:
         by_document: dict[str, list[Document]] = {}
         for d in sorted(documents, key=lambda d: d.meta.get("passage_index", 0)):
             by_document.setdefault(str(d.meta.get("document_id", "")), []).append(d)
-        by_id = {d.id: d for d in documents}
         kinds = np.array([str(d.meta.get("kind", "")) for d in documents])
         row_of = {d.id: i for i, d in enumerate(documents)}
-        return cls(collection, documents, dense, postings, idf, languages, by_id, twins, by_document, kinds, row_of)
+        return cls(collection, documents, dense, postings, idf, languages, twins, by_document, kinds, row_of)
 
     def mask(self, filters: dict[str, Any] | None) -> np.ndarray | None:
         """Return which passages pass a Haystack filter (None: all do).
@@ -151,7 +149,8 @@ class Snapshot:
 
         For the lead section, that is the other guide's first passage.
         """
-        document = self.by_id.get(passage_id)
+        row = self.rows.get(passage_id)
+        document = self.documents[row] if row is not None else None
         address = twin_address(document.meta, language) if document is not None else None
         return self.twins.get(address) if address is not None else None
 

@@ -91,9 +91,10 @@ def test_fusion_weights_rank_and_a_switched_off_side_adds_nothing() -> None:
 
 
 def test_convex_fusion_follows_the_sparse_side_only_as_far_as_it_stands_out() -> None:
+    from kb.config import RetrievalSettings
     from kb.search.fusion import Fusion, sparse_gap
 
-    fusion = Fusion(method="convex")  # dense share 0.7 - 0.4 * gap
+    fusion = Fusion.from_settings(RetrievalSettings(fusion="convex"))  # dense share 0.7 - 0.4 * gap
     tail = [f"t{i}" for i in range(8)]  # the rest of a full candidate list
     dense = (["a", "b", "c", "d", *tail], [0.90, 0.86, 0.85, 0.84, *[0.80 - i / 100 for i in range(8)]])
     flat_sparse = (["c", "b", "d", "a", *tail], [10.0, 9.9, 9.8, 9.7, *[9.0 - i / 10 for i in range(8)]])
@@ -110,7 +111,7 @@ def test_convex_fusion_follows_the_sparse_side_only_as_far_as_it_stands_out() ->
     only_sparse = fusion.fuse(dense, sure_sparse, top_k=2, weights=[0.0, 1.0])
     assert [key for key, _ in only_sparse] == ["c", "b"]
     assert [score for _, score in only_sparse] == [1.0, pytest.approx(61 / 62)]
-    assert [key for key, _ in Fusion().fuse(dense, sure_sparse, top_k=1)] == ["c"]  # RRF, the default
+    assert [key for key, _ in Fusion.from_settings().fuse(dense, sure_sparse, top_k=1)] == ["c"]  # RRF, the default
 
 
 def test_ranking_fuser_refuses_rankings_of_two_generations() -> None:
