@@ -1,8 +1,11 @@
-"""The trained danger model: linear heads over a message's e5 embedding and its hashed lexical features.
+"""The trained danger model: a kernel machine over a message's e5 embedding, and linear heads beside it.
 
-One head says whether the message signals danger, one whether it is about someone else, and one per sign
-(``signs.INDICATORS``). Scoring is two dot products per head, so a message costs well under a millisecond on top
-of the embedding the question already has. The file is written by ``kb model install`` (``training.py``).
+Whether the message signals danger is scored by a support-vector machine with a Gaussian kernel over the e5
+embedding (the training messages it keeps, ``vectors``, weighted by ``coefficients``). Whether it is about someone
+else, whether it reads as danger now, and each sign (``signs.INDICATORS``) are linear heads over the embedding and
+the hashed lexical features. The embeddings are normalised, so the kernel is ``exp(-2·gamma·(1 - v·e))``: one
+matrix-vector product over the kept messages and two dot products per head, well under a millisecond on top of
+the embedding the question already has. The file is written by ``kb model install`` (``training.py``).
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ MODEL_FILE = "safety.npz"
 
 @dataclass(frozen=True)
 class DangerModel:
-    """Linear heads: ``names[i]`` scores ``dense[i] · embedding + lexical[i][features].sum() + bias[i]``.
+    """The danger kernel machine and the linear heads.
+
+    A linear head ``names[i]`` scores ``dense[i] · embedding + lexical[i][features].sum() + bias[i]``; the "danger"
+    head's score is ``coefficients · exp(-2·gamma·(1 - vectors · embedding)) + kernel_bias`` instead.
 
     Attributes:
-        names: the heads ("danger", "about_other", then one per sign).
+        names: the heads ("danger", "now", "about_other", then one per sign).
         dense: weights over the embedding (heads × dimension), already scaled by the embedding's weight.
         lexical: weights over the hashed features (heads × buckets).
         bias: one per head.
@@ -31,6 +37,10 @@ class DangerModel:
         now_threshold: the "now" head's probability at which danger is "now" (calibrated for recall).
         now_alarm: the "now" head's probability at which a message is danger even if the danger head says no.
         fingerprint: digest of the training data, so a changed data set is retrained.
+        vectors: the training messages' embeddings the danger machine keeps (kept × dimension).
+        coefficients: their weights (positive for danger, negative for harmless).
+        kernel_bias: the danger machine's intercept.
+        gamma: the kernel's width.
     """
 
     names: tuple[str, ...]
@@ -41,11 +51,22 @@ class DangerModel:
     now_threshold: float
     now_alarm: float
     fingerprint: str
+    vectors: np.ndarray
+    coefficients: np.ndarray
+    kernel_bias: float
+    gamma: float
 
     def probabilities(self, embedding: np.ndarray, features: np.ndarray) -> dict[str, float]:
-        """Return each head's probability for one message."""
+        """Return each head's probability for one message (the danger machine's score through a logistic)."""
         logits = self.dense @ embedding + self.lexical[:, features].sum(axis=1) + self.bias
+        logits[self.names.index("danger")] = self.danger_score(embedding[None, :])[0]
         return dict(zip(self.names, (1.0 / (1.0 + np.exp(-logits))).tolist(), strict=True))
+
+    def danger_score(self, embeddings: np.ndarray) -> np.ndarray:
+        """Return the danger machine's decision value for each row of ``embeddings`` (positive: danger)."""
+        kernel = np.exp(-2.0 * self.gamma * (1.0 - embeddings @ self.vectors.T))
+        scores: np.ndarray = kernel @ self.coefficients + self.kernel_bias
+        return scores
 
     def threshold(self, name: str) -> float:
         """Return the probability at which head ``name`` says yes."""
@@ -65,6 +86,10 @@ class DangerModel:
             now_threshold=np.array(self.now_threshold),
             now_alarm=np.array(self.now_alarm),
             fingerprint=np.array(self.fingerprint),
+            vectors=self.vectors.astype(np.float32),
+            coefficients=self.coefficients.astype(np.float32),
+            kernel_bias=np.array(self.kernel_bias),
+            gamma=np.array(self.gamma),
         )
         return path
 
@@ -89,6 +114,10 @@ class DangerModel:
                     now_threshold=float(data["now_threshold"]),
                     now_alarm=float(data["now_alarm"]),
                     fingerprint=str(data["fingerprint"]),
+                    vectors=data["vectors"],
+                    coefficients=data["coefficients"],
+                    kernel_bias=float(data["kernel_bias"]),
+                    gamma=float(data["gamma"]),
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"cannot read the danger model {path}: {exc}; run `kb model install --force`") from exc
