@@ -25,9 +25,6 @@ cached by a digest of what they are made of (a few seconds once).
 |  |  | paraphrases of corpus/answers/paraphrases as more examples |
 | ``RANK_SURE`` | 0.1 | gold dev support / dev conversations answered: 0.800 / 0.644 at 0.05, 0.822 / 0.644 |
 |  |  | at 0.1, 0.822 / 0.600 at 0.2, 0.822 / 0.533 at 0.3 (of 128 cards, 0.1 is 13 times chance) |
-| ``RANK_RELEVANCE`` | 5 | the ranker's log-probability plus this times each card's relevance (the question's nearness |
-|  |  | to the card's own questions): left-out questions given their own card 0.526 → 0.552 (0.542 at 2 |
-|  |  | and at 10); gold dev support 0.756 → 0.800 and direct@1 0.556 → 0.600 |
 | ``SCOPE_C`` | 10 | the scope model's inverse L2 strength, as the ranker's |
 | ``SAME_QUESTION`` | 1.1 | a question this close to a card's own (near-identical words and vector) takes that card |
 |  |  | even when a neighbour is close ("Who is Finland's national rapporteur…?", the issue's own example) |
@@ -61,7 +58,6 @@ ANSWER_COPIES = 3
 RANK_ANSWER = 10.0
 RANK_SURE = 0.1
 SCOPE_C = 10.0
-RANK_RELEVANCE = 5.0
 PREFER_SCALE = 30.0  # a preference of 0.03 (conversation.NEXT_CARD) is 0.9 nats of the ranker's log-probability
 
 
@@ -291,11 +287,6 @@ class CardMatcher:
         if score >= SAME_QUESTION:  # near-identical to one card's own question: that card
             return CardMatch(top, (), score, margin)
         probabilities = self.ranker.probabilities(embedding, language, prefer)
-        if RANK_RELEVANCE:  # which card it is: the ranker's view, and how near the question is to each card's own
-            relevance = dict(ranked)
-            index = np.array([relevance.get(c, 0.0) for c in self.ranker.card_ids])
-            mixed = np.log(np.maximum(probabilities, 1e-30)) + RANK_RELEVANCE * index
-            probabilities = np.exp(mixed - _logsumexp(mixed))
         order = np.argsort(-probabilities)[:3]
         first = float(probabilities[order[0]])
         meant = [self.ranker.card_ids[i] for i in order]
