@@ -275,9 +275,18 @@ class CardMatcher:
         return sorted(best.items(), key=lambda kv: kv[1], reverse=True)
 
     def match(
-        self, question: str, embedding: np.ndarray, language: str, prefer: dict[str, float] | None = None
+        self,
+        question: str,
+        embedding: np.ndarray,
+        language: str,
+        prefer: dict[str, float] | None = None,
+        rank_prefer: dict[str, float] | None = None,
     ) -> CardMatch:
-        """Decide: a card, "did you mean" choices, or nothing."""
+        """Decide: a card, "did you mean" choices, or nothing.
+
+        ``prefer`` adds to some cards' relevance and to their rank; ``rank_prefer`` only to their rank: it tells
+        near cards apart without making a question nearer to the material.
+        """
         ranked = self.scores(question, embedding, language, prefer)
         if not ranked:
             return CardMatch(None, (), 0.0, 0.0)
@@ -286,7 +295,10 @@ class CardMatcher:
         margin = score - ranked[1][1] if len(ranked) > 1 else score
         if score >= SAME_QUESTION:  # near-identical to one card's own question: that card
             return CardMatch(top, (), score, margin)
-        probabilities = self.ranker.probabilities(embedding, language, prefer)
+        ranking = dict(prefer or {})
+        for card, bonus in (rank_prefer or {}).items():
+            ranking[card] = ranking.get(card, 0.0) + bonus
+        probabilities = self.ranker.probabilities(embedding, language, ranking)
         order = np.argsort(-probabilities)[:3]
         first = float(probabilities[order[0]])
         meant = [self.ranker.card_ids[i] for i in order]

@@ -40,6 +40,15 @@ _ANSWER_SHAPES = {
 QUESTION_PATTERNS = {k: re.compile(p, re.IGNORECASE) for k, p in _QUESTION_TYPES.items()}
 SHAPE_PATTERNS = {k: re.compile(p, re.IGNORECASE) for k, p in _ANSWER_SHAPES.items()}
 INTERROGATIVES = ("duration", "number", "when", "who")  # question phrases only; "penalty" matches content words
+# An authority named in a sentence (the "who" shape above also takes any two words in a row, since it ignores case).
+AUTHORITY = re.compile(
+    r"\b(poliisi|police|polis|rajatarkastusviranomai|border control|gränskontroll|rajavartiolaito|border guard|"
+    r"gränsbevakning|maahanmuuttoviras|immigration service|migrationsverk|migri|joutseno|vastaanottokeskus|"
+    r"reception cent|förläggning|ministeri|ministry|ombudsm|valtuutettu|kunta|kotikunta|municipalit|kommun|"
+    r"tuomioistuin|court|domstol|syyttäjä|prosecutor|åklagar|viranomai|authorit|myndighet|ely-keskus|ely centre|"
+    r"närings-, trafik|hyvinvointialue|wellbeing services|välfärdsområde|koordinaattori|coordinator|samordnare)",
+    re.IGNORECASE,
+)
 
 
 def question_types(question: str) -> list[str]:

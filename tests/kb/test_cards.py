@@ -133,3 +133,12 @@ def test_cards_a_paraphrase_of_an_unknown_card_is_a_clear_error(tmp_path: Path) 
     )
     with pytest.raises(ConfigError, match="no-such-card"):
         load_cards(tmp_path)
+
+
+def test_cards_a_who_question_prefers_the_cards_that_name_an_authority(sources_kb: KnowledgeBase) -> None:
+    asker = sources_kb.asker
+    prefer = asker.asked_for("Kuka päättää, saako ihmiskaupan uhri harkinta-aikaa?", "fi")
+    # "The police or the border control authority decides" is preferred; "the reflection period is a time …" is not.
+    assert prefer.get("reflection-period-who-decides", 0.0) > 0.0
+    assert "reflection-period-what-is" not in prefer
+    assert asker.asked_for("Mitä harkinta-aika tarkoittaa?", "fi") == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,6 +61,16 @@ def test_dialogue_a_pronoun_about_someone_else_is_not_small_talk_about_us(ask: A
             "card_id": first.get("card_id"), "document_ids": [c["document_id"] for c in first["citations"]]}
     body = ask({"question": "and what does she do?", "history": [turn], "ui_language": "en"})
     assert body["answer_kind"] != "smalltalk", body["answer"]
+
+
+def test_dialogue_how_long_in_a_conversation_asks_about_the_topic(ask: Any) -> None:
+    # "how long?" sits near a greeting (cosine 0.86), so alone it is greeted; after a question it asks for a duration.
+    first = ask({"question": "What does the recovery period mean for a trafficking victim?", "ui_language": "en"})
+    turn = {"question": "What does the recovery period mean for a trafficking victim?", "answer": first["answer"],
+            "card_id": first.get("card_id"), "document_ids": [c["document_id"] for c in first["citations"]]}
+    body = ask({"question": "how long?", "history": [turn], "ui_language": "en"})
+    assert body["answer_kind"] != "smalltalk" and not body["abstained"], body["answer"]
+    assert re.search(r"\d+ days", body["answer"]), body["answer"]
 
 
 def test_dialogue_a_long_question_naming_its_topic_ignores_the_history() -> None:
