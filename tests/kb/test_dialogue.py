@@ -73,6 +73,16 @@ def test_dialogue_how_long_in_a_conversation_asks_about_the_topic(ask: Any) -> N
     assert re.search(r"\d+ days", body["answer"]), body["answer"]
 
 
+def test_dialogue_a_follow_up_that_both_signals_agree_on_gets_its_card(ask: Any) -> None:
+    # "ja saako lakimiehen?" after a question on interpreters: the ranker gives legal aid less than RANK_SURE, but it
+    # is also the nearest card by relevance, well ahead of the next one.
+    first = ask({"question": "Entä jos en puhu suomea?", "ui_language": "fi"})
+    turn = {"question": "Entä jos en puhu suomea?", "answer": first["answer"], "card_id": first.get("card_id"),
+            "document_ids": [c["document_id"] for c in first["citations"]]}
+    body = ask({"question": "ja saako lakimiehen?", "history": [turn], "ui_language": "fi"})
+    assert body.get("card_id") == "getting-help-legal-aid", (body.get("card_id"), body["answer"])
+
+
 def test_dialogue_a_long_question_naming_its_topic_ignores_the_history() -> None:
     assert leans("och vem bestämmer det?", "sv")
     assert leans("kuka sitä pyörittää", "fi")
