@@ -121,13 +121,13 @@ class Asker:
             for kind in INTERROGATIVES
         }
 
-    def asked_for(self, text: str, language: str) -> dict[str, float]:
-        """Return ``ANSWER_SHAPE`` for each card whose first sentence gives the kind of answer the question asks for.
+    def asked_for(self, kinds: list[str], language: str) -> dict[str, float]:
+        """Return ``ANSWER_SHAPE`` for each card whose first sentence gives the ``kinds`` of answer a question asks for.
 
         "Who decides?" → an authority, "how long?" → a duration: a preference among near cards, not relevance.
         """
         out: dict[str, float] = {}
-        for kind in question_types(text):
+        for kind in kinds:
             for card_id in self.shaped.get((language, kind), ()):
                 out[card_id] = out.get(card_id, 0.0) + ANSWER_SHAPE
         return out
@@ -155,10 +155,11 @@ class Asker:
         # matched and passages searched in it, and the answer is written in ``language``.
         asked = own if own in LANGUAGES else language
         embedding = self.embed(text) if embedding is None else embedding
-        match = self.matcher.match(text, embedding, asked, rank_prefer=self.asked_for(text, asked))
+        kinds = question_types(text)
+        match = self.matcher.match(text, embedding, asked, rank_prefer=self.asked_for(kinds, asked))
         talk = self.smalltalk.recognise(text, embedding, language)
         if talk is not None and q.history and talk.similarity < SURE and (
-            leans(text, language) or any(kind in NOT_TALK for kind in question_types(text))
+            leans(text, language) or any(kind in NOT_TALK for kind in kinds)
         ):
             talk = None  # "what does she do, then?" after a question about the coordinator asks about her, not us
         # Small talk is never urgent by itself: "shut up" or "this is useless" near a prototype is not danger.
@@ -181,7 +182,7 @@ class Asker:
             both = read_with + OWN_WORDS * embedding
             text, embedding = carried, both / np.linalg.norm(both)
             match = self.matcher.match(
-                text, embedding, asked, preferences(q.history, self.cards), self.asked_for(text, asked)
+                text, embedding, asked, preferences(q.history, self.cards), self.asked_for(question_types(text), asked)
             )
             # inside the material when either reading is: "how big is it?" after a question about the police's team
             scope = max(scope, self.matcher.ranker.in_scope(read_with))

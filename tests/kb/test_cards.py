@@ -14,6 +14,7 @@ from evals.cards import left_out_question, left_out_questions
 from evals.gold import split_rows
 from kb.answers.cards import load_cards, load_outside
 from kb.answers.matching import CardMatcher
+from kb.answers.question import question_types
 from kb.config import PROJECT_ROOT, Settings
 from kb.errors import ConfigError
 from kb.knowledge_base import KnowledgeBase
@@ -137,8 +138,8 @@ def test_cards_a_paraphrase_of_an_unknown_card_is_a_clear_error(tmp_path: Path) 
 
 def test_cards_a_who_question_prefers_the_cards_that_name_an_authority(sources_kb: KnowledgeBase) -> None:
     asker = sources_kb.asker
-    prefer = asker.asked_for("Kuka päättää, saako ihmiskaupan uhri harkinta-aikaa?", "fi")
+    prefer = asker.asked_for(question_types("Kuka päättää, saako ihmiskaupan uhri harkinta-aikaa?"), "fi")
     # "The police or the border control authority decides" is preferred; "the reflection period is a time …" is not.
     assert prefer.get("reflection-period-who-decides", 0.0) > 0.0
     assert "reflection-period-what-is" not in prefer
-    assert asker.asked_for("Mitä harkinta-aika tarkoittaa?", "fi") == {}
+    assert asker.asked_for(question_types("Mitä harkinta-aika tarkoittaa?"), "fi") == {}

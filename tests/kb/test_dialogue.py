@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from evals.dialogue import evaluate_conversations, evaluate_smalltalk
+from evals.dialogue import evaluate_conversations, evaluate_smalltalk, turn_of
 from kb.answers.conversation import leans
 from kb.knowledge_base import KnowledgeBase
 from tests.conftest import REPORT_LINES
@@ -57,8 +57,7 @@ def test_dialogue_a_pronoun_about_someone_else_is_not_small_talk_about_us(ask: A
     # "What does she actually do?" after a question about the coordinator asks about the coordinator; without the
     # history the same words are read as "what do you do?".
     first = ask({"question": "Who is the national anti-trafficking coordinator?", "ui_language": "en"})
-    turn = {"question": "Who is the national anti-trafficking coordinator?", "answer": first["answer"],
-            "card_id": first.get("card_id"), "document_ids": [c["document_id"] for c in first["citations"]]}
+    turn = turn_of("Who is the national anti-trafficking coordinator?", first)
     body = ask({"question": "and what does she do?", "history": [turn], "ui_language": "en"})
     assert body["answer_kind"] != "smalltalk", body["answer"]
 
@@ -66,8 +65,7 @@ def test_dialogue_a_pronoun_about_someone_else_is_not_small_talk_about_us(ask: A
 def test_dialogue_how_long_in_a_conversation_asks_about_the_topic(ask: Any) -> None:
     # "how long?" sits near a greeting (cosine 0.86), so alone it is greeted; after a question it asks for a duration.
     first = ask({"question": "What does the recovery period mean for a trafficking victim?", "ui_language": "en"})
-    turn = {"question": "What does the recovery period mean for a trafficking victim?", "answer": first["answer"],
-            "card_id": first.get("card_id"), "document_ids": [c["document_id"] for c in first["citations"]]}
+    turn = turn_of("What does the recovery period mean for a trafficking victim?", first)
     body = ask({"question": "how long?", "history": [turn], "ui_language": "en"})
     assert body["answer_kind"] != "smalltalk" and not body["abstained"], body["answer"]
     assert re.search(r"\d+ days", body["answer"]), body["answer"]
@@ -77,8 +75,7 @@ def test_dialogue_a_follow_up_that_both_signals_agree_on_gets_its_card(ask: Any)
     # "ja saako lakimiehen?" after a question on interpreters: the ranker gives legal aid less than RANK_SURE, but it
     # is also the nearest card by relevance, well ahead of the next one.
     first = ask({"question": "Entä jos en puhu suomea?", "ui_language": "fi"})
-    turn = {"question": "Entä jos en puhu suomea?", "answer": first["answer"], "card_id": first.get("card_id"),
-            "document_ids": [c["document_id"] for c in first["citations"]]}
+    turn = turn_of("Entä jos en puhu suomea?", first)
     body = ask({"question": "ja saako lakimiehen?", "history": [turn], "ui_language": "fi"})
     assert body.get("card_id") == "getting-help-legal-aid", (body.get("card_id"), body["answer"])
 
