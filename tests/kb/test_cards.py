@@ -15,6 +15,7 @@ from evals.gold import split_rows
 from kb.answers.cards import load_cards, load_outside
 from kb.answers.matching import CardMatcher
 from kb.answers.question import question_types
+from kb.asking import Question
 from kb.config import PROJECT_ROOT, Settings
 from kb.errors import ConfigError
 from kb.knowledge_base import KnowledgeBase
@@ -143,3 +144,21 @@ def test_cards_a_who_question_prefers_the_cards_that_name_an_authority(sources_k
     assert prefer.get("reflection-period-who-decides", 0.0) > 0.0
     assert "reflection-period-what-is" not in prefer
     assert asker.asked_for(question_types("Mitä harkinta-aika tarkoittaa?"), "fi") == {}
+
+
+def test_cards_a_plainly_inside_question_the_passages_miss_gets_its_card(
+    sources_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shares no words with the guide's "the help costs nothing": the extract abstains, but the scope model is sure
+    # the question is about our material and the free-help card is nearest, so that card answers.
+    import kb.asking
+
+    question = Question("Will they send me an invoice later for all the support?")
+    answer = sources_kb.asker.ask(question)
+    assert answer.answer_kind == "card" and answer.card_id == "getting-help-free", answer.answer
+    assert answer.citations and not answer.abstained
+    assert all(s.card_id != "getting-help-free" for s in answer.did_you_mean)
+    # A question outside the material still abstains with the rule in force.
+    assert sources_kb.asker.ask(Question("How much does a work permit cost?")).abstained
+    monkeypatch.setattr(kb.asking, "SCOPE_SURE", 2.0)  # without the rule the first question abstains
+    assert sources_kb.asker.ask(question).abstained
