@@ -78,9 +78,11 @@ def test_ask_gold_support_abstention_and_danger(gold_answers: dict[str, dict[str
 
 # Issue #17 asks out-of-scope abstention >= 0.90 and false abstention <= 0.03. Held-out, 2026-12-02, after the
 # paraphrases and the scope model: questions outside the material abstained 0.617 (0.433 before), plain wordings
-# supported 0.356 (0.289 before) with 0.333 abstained. The floors catch a regression, not the target.
+# supported 0.356 (0.289 before) with 0.333 abstained. 2026-12-03, with SCOPE_SURE and NEAR_BAND: plain wordings
+# supported 0.533 with 0.089 abstained, outside abstention 0.617 unchanged. The floors catch a regression (three
+# questions of slack), not the target.
 OUTSIDE_ABSTENTION_FLOOR = 0.52
-PLAIN_SUPPORT_FLOOR = 0.32
+PLAIN_SUPPORT_FLOOR = 0.46
 
 
 def test_ask_heldout_plain_wordings_and_questions_outside_the_material(

@@ -80,6 +80,18 @@ def test_dialogue_a_follow_up_that_both_signals_agree_on_gets_its_card(ask: Any)
     assert body.get("card_id") == "getting-help-legal-aid", (body.get("card_id"), body["answer"])
 
 
+def test_dialogue_a_card_far_down_by_relevance_is_not_the_rankers_pick(ask: Any) -> None:
+    # "for how long are they appointed?" after the expert group's card: the ranker alone prefers the reflection
+    # period's length (a duration card), which the question is nowhere near; only cards within NEAR_BAND of the
+    # most relevant one are its to choose, and the answer gives the group's term.
+    first = ask({"question": "Who is in the multidisciplinary expert group?", "ui_language": "en"})
+    assert first.get("card_id") == "recovery-and-assistance-expert-group", first["answer"]
+    turn = turn_of("Who is in the multidisciplinary expert group?", first)
+    body = ask({"question": "for how long are they appointed?", "history": [turn], "ui_language": "en"})
+    assert body.get("card_id") not in {"reflection-period-length", "recovery-and-assistance-recovery-period-length"}
+    assert "three years" in body["answer"], body["answer"]
+
+
 def test_dialogue_a_long_question_naming_its_topic_ignores_the_history() -> None:
     assert leans("och vem bestämmer det?", "sv")
     assert leans("kuka sitä pyörittää", "fi")
