@@ -24,7 +24,8 @@
 | ``SCOPE_SURE`` | 0.85 | when the extract abstains but the question is this sure to be inside the material and near a
   card (above ``SUGGEST_SCORE``), that card answers with its neighbours as "did you mean": dev plain questions'
   support 0.400 → 0.489 / 0.533 / 0.578 / 0.578 / 0.600 at 0.95 / 0.9 / 0.85 / 0.8 / 0.7, outside abstention 0.733
-  down to 0.717 from 0.8; gold dev and conversations unchanged |
+  down to 0.717 from 0.8; gold dev and conversations unchanged. Not when the small-talk model's likeliest class is
+  an intent below its threshold ("tak så mycke"): dev figures unchanged, and a thank-you gets no card |
 | ``SHORT_WORDS`` | 3 | a message this short says too little to tell its language: the interface's language is used |
 | ``CARD_SIGNAL`` | 0.3 | search: the passages cited by the cards nearest the question are raised in fusion by this
   (times the card's score relative to the best, to the power ``CARD_SIGNAL_SHARPNESS`` 4, over the best
@@ -181,6 +182,7 @@ class Asker:
                 talk = self.smalltalk.reply(talk, language)
             return self.smalltalk_answer(talk.reply, talk.help, language, q.audience)
         scope = self.matcher.ranker.in_scope(embedding)
+        own_embedding = embedding
         carried = follow_up_text(text, q.history, language, match, self.cards)
         if carried is not None:
             read_with = self.embed(carried)
@@ -206,9 +208,10 @@ class Asker:
             card = self.card_answer(self.cards[card_id], language, q.audience)
             if card is not None:
                 return card
-        if extract[1].abstained and scope >= SCOPE_SURE:
+        if extract[1].abstained and scope >= SCOPE_SURE and self.smalltalk.intent(own_embedding)[0] is None:
             # "I've got nowhere to sleep tonight": the passages share no words with it, but the question is plainly
-            # about our material and near a card: that card answers, and its neighbours are offered beside it.
+            # about our material and near a card: that card answers, and its neighbours are offered beside it. Not
+            # for what the small-talk model takes for chat below its threshold ("tak så mycke"): no card for that.
             meant = card_id or (match.choices[0] if match.choices else None)
             card = self.card_answer(self.cards[meant], language, q.audience) if meant is not None else None
             if card is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import kb.asking
 from evals.cards import left_out_question, left_out_questions
 from evals.gold import split_rows
 from kb.answers.cards import load_cards, load_outside
@@ -151,8 +152,6 @@ def test_cards_a_plainly_inside_question_the_passages_miss_gets_its_card(
 ) -> None:
     # Shares no words with the guide's "the help costs nothing": the extract abstains, but the scope model is sure
     # the question is about our material and the free-help card is nearest, so that card answers.
-    import kb.asking
-
     question = Question("Will they send me an invoice later for all the support?")
     answer = sources_kb.asker.ask(question)
     assert answer.answer_kind == "card" and answer.card_id == "getting-help-free", answer.answer
@@ -162,3 +161,15 @@ def test_cards_a_plainly_inside_question_the_passages_miss_gets_its_card(
     assert sources_kb.asker.ask(Question("How much does a work permit cost?")).abstained
     monkeypatch.setattr(kb.asking, "SCOPE_SURE", 2.0)  # without the rule the first question abstains
     assert sources_kb.asker.ask(question).abstained
+
+
+def test_cards_chat_the_small_talk_model_half_recognises_gets_no_card(sources_kb: KnowledgeBase) -> None:
+    # "okei kiitti moi" is below the small-talk threshold and sits near cards with the scope model sure of it (chat
+    # reads as inside the material to it), so without the small-talk model's say a card would answer a thank-you.
+    asker = sources_kb.asker
+    text = "okei kiitti moi"
+    embedding = sources_kb.embed(text)
+    assert asker.matcher.match(text, embedding, "fi").choices  # near cards, so the rule would otherwise apply
+    assert asker.matcher.ranker.in_scope(embedding) >= kb.asking.SCOPE_SURE
+    assert asker.smalltalk.intent(embedding)[0] is not None
+    assert asker.ask(Question(text)).answer_kind != "card"
