@@ -182,7 +182,7 @@ class Asker:
                 talk = self.smalltalk.reply(talk, language)
             return self.smalltalk_answer(talk.reply, talk.help, language, q.audience)
         scope = self.matcher.ranker.in_scope(embedding)
-        own_embedding = embedding
+        chat = self.smalltalk.intent(embedding)[0] is not None  # small talk below its threshold ("tak så mycke")
         carried = follow_up_text(text, q.history, language, match, self.cards)
         if carried is not None:
             read_with = self.embed(carried)
@@ -208,10 +208,10 @@ class Asker:
             card = self.card_answer(self.cards[card_id], language, q.audience)
             if card is not None:
                 return card
-        if extract[1].abstained and scope >= SCOPE_SURE and self.smalltalk.intent(own_embedding)[0] is None:
+        if extract[1].abstained and scope >= SCOPE_SURE and not chat:
             # "I've got nowhere to sleep tonight": the passages share no words with it, but the question is plainly
-            # about our material and near a card: that card answers, and its neighbours are offered beside it. Not
-            # for what the small-talk model takes for chat below its threshold ("tak så mycke"): no card for that.
+            # about our material and near a card: that card answers, and its neighbours are offered beside it. Chat
+            # gets no card: the scope model reads it as inside the material.
             meant = card_id or (match.choices[0] if match.choices else None)
             card = self.card_answer(self.cards[meant], language, q.audience) if meant is not None else None
             if card is not None:
