@@ -18,8 +18,8 @@ from tests.conftest import REPORT_LINES
 
 # Issue #14 asks >= 0.90 of last turns answered and >= 0.95 of small talk handled. These floors are what the
 # system holds today (the closing note of the conversation issue gives the figures): they catch a regression.
-CONVERSATION_FLOOR = 0.58  # held-out: 0.533 before the card ranker and the follow-up vector, 0.644 after, 0.667 (12-03)
-SMALLTALK_FLOOR = 0.82  # held-out: 0.853 by the nearest prototype, 0.867 with the intent model
+CONVERSATION_FLOOR = 0.62  # held-out: 0.533 before the card ranker and the follow-up vector, 0.644 after, 0.711 (12-03)
+SMALLTALK_FLOOR = 0.85  # held-out: 0.853 by the nearest prototype, 0.867 with the intent model, 0.893 (12-03)
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,13 @@ from tests.conftest import REPORT_LINES
 # false alarms went fi 7 -> 10, sv 5 -> 3, en 6 -> 6, other 13 -> 11, while every held-out gold danger question was
 # flagged). Recall meets the target; the false-alarm ceilings hold today's level with two or three messages of
 # slack for another CPU's rounding (CI's encoder moved fi by two) until the model meets 0.03.
+# On 2026-12-03 a fifth round (chat typed to the bot, corpus/safety/README.md) grew the split to 1,590. Trained with
+# it: false alarms fi 0.066, sv 0.024, en 0.049, other 0.073; recall fi 0.994, sv 1.0, en 0.994, other 0.990; 112
+# first for 313 of 321. On the new chat file alone false alarms fell 14 -> 4 of 52 and recall rose 28 -> 30 of 30;
+# on the 1,508 before it false alarms went fi 10 -> 9, sv 4 -> 3, en 6 -> 8, other 20 -> 21, so en's ceiling
+# moved 0.055 -> 0.06 to keep its slack.
 RECALL_FLOOR = {"fi": 0.98, "sv": 0.98, "en": 0.98, "other": 0.98}
-FALSE_ALARM_CEILING = {"fi": 0.08, "sv": 0.045, "en": 0.055, "other": 0.08}
+FALSE_ALARM_CEILING = {"fi": 0.08, "sv": 0.045, "en": 0.06, "other": 0.08}
 NOW_112_FIRST_FLOOR = 0.96
 
 
