@@ -26,7 +26,9 @@
   support 0.400 → 0.489 / 0.533 / 0.578 / 0.578 / 0.600 at 0.95 / 0.9 / 0.85 / 0.8 / 0.7, outside abstention 0.733
   down to 0.717 from 0.8; gold dev and conversations unchanged. Not when the small-talk model's likeliest class is
   an intent below its threshold ("tak så mycke"): dev figures unchanged, and a thank-you gets no card |
-| ``SHORT_WORDS`` | 3 | a message this short says too little to tell its language: the interface's language is used |
+| ``SHORT_WORDS`` | 3 | a message this short may say too little to tell its language: the interface's language is
+  used, unless its function words and the character model agree on one ("Mikä on toipumisaika?" on an English page
+  abstained in English; now the recovery period's card answers in Finnish) |
 | ``CARD_SIGNAL`` | 0.3 | search: the passages cited by the cards nearest the question are raised in fusion by this
   (times the card's score relative to the best, to the power ``CARD_SIGNAL_SHARPNESS`` 4, over the best
   ``CARD_SIGNAL_CARDS`` 3): dev gold nDCG@10 over the convex fusion 0.684 → 0.748 / 0.747 / 0.750 / 0.742 at
@@ -144,7 +146,8 @@ class Asker:
         own = self.detector.detect_message(text)
         if q.language in LANGUAGES:
             return own, str(q.language)
-        if short and q.ui_language in LANGUAGES:  # "hej", "ok": too short to tell; the interface's language tells
+        if short and q.ui_language in LANGUAGES and not self.detector.shows_its_language(text):
+            # "hej", "ok": too short to tell; the interface's language tells ("Mikä on toipumisaika?" tells itself)
             return str(q.ui_language), str(q.ui_language)
         return own, self.detector.detect_supported(text)
 

@@ -201,6 +201,18 @@ class LanguageDetector:
         language, _probability = self._identifier.classify(text)
         return str(language)
 
+    def shows_its_language(self, text: str) -> bool:
+        """Tell whether a short text still shows which of fi, sv and en it is written in.
+
+        It does when more of its function words belong to one language than to any other and the character model
+        reads it as that language too: "Mikä on toipumisaika?" and "vem är du?" do; "hej", "ok" and "kiitos" do not.
+        """
+        hits = {lang: sum(1 for w in words(text) if w in FUNCTION_WORDS[lang]) for lang in LANGUAGES}
+        best = max(LANGUAGES, key=lambda lang: hits[lang])
+        if hits[best] == 0 or any(hits[lang] == hits[best] for lang in LANGUAGES if lang != best):
+            return False
+        return self.detect_supported(text) == best
+
     def detect_supported(self, text: str, default: str = "en") -> str:
         """Return the most likely of fi, sv and en; ``default`` for text in another language.
 

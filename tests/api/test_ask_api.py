@@ -231,6 +231,9 @@ def test_ask_history_is_never_logged_or_stored(
 def test_ask_takes_history_ui_language_and_card_id(client: TestClient, sources_kb: KnowledgeBase) -> None:
     body = client.post("/api/v1/ask", json={"question": "hej", "ui_language": "sv"}).json()
     assert body["answer_kind"] == "smalltalk" and body["language"] == "sv" and not body["abstained"]
+    # Short, but plainly Finnish: on an English page it is still answered, in Finnish (it abstained in English)
+    own = client.post("/api/v1/ask", json={"question": "Mikä on toipumisaika?", "ui_language": "en"}).json()
+    assert own["language"] == "fi" and own["answer_kind"] == "card" and not own["abstained"], own["answer"]
     card_id = "reflection-period-who-decides"
     question = sources_kb.asker.cards[card_id].texts["en"].questions[0]
     picked = client.post("/api/v1/ask", json={"question": question, "card_id": card_id}).json()

@@ -94,3 +94,21 @@ def test_language_detection_five_word_questions_accuracy(detector: LanguageDetec
 )
 def test_language_detection_short_questions(detector: LanguageDetector, text: str, language: str) -> None:
     assert detector.detect_supported(text) == language
+
+
+@pytest.mark.parametrize(
+    ("text", "shows"),
+    [
+        ("Mikä on toipumisaika?", True),
+        ("Vad är återhämtningstid?", True),
+        ("what can you do?", True),
+        ("hej", False),
+        ("kiitos", False),
+        ("ok", False),
+    ],
+)
+def test_language_detection_a_short_text_that_shows_its_language(
+    detector: LanguageDetector, text: str, shows: bool
+) -> None:
+    # A short message takes the interface's language only when it does not show its own (kb/asking.py)
+    assert detector.shows_its_language(text) is shows
