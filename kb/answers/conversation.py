@@ -2,14 +2,17 @@
 
 The client sends the earlier turns (``history``); the server keeps nothing. A question leans on them when it opens
 with a word that continues ("entä", "och", "what about"), holds a pronoun that points back ("se", "det", "it"), or
-is short and matches no curated answer by itself (it leaves out its topic: "kauanko?", "who decides?"). Then the
-previous question's topic words (all but question and function words) are added to it, so that embedding, card
-matching and retrieval see the topic while the question's own words still decide what is asked.
+is short and matches no curated answer by itself (it leaves out its topic), or is all but bare ("kauanko?", "who
+decides?"). Then the previous question's topic words (all but question and function words) are added to it, so that
+embedding, card matching and retrieval see the topic while the question's own words still decide what is asked.
 A question that stands on its own ignores the history.
 
 | number | value | why (corpus/eval/conversations.jsonl, dev split) |
 |---|---|---|
 | ``TOPICLESS_WORDS`` | 8 | a question this short that matches no card by itself is read with the one before |
+| ``BARE_WORDS`` | 3 | a question this short ("how long?", "kuka päättää?") is read with the one before even when |
+|  |  | it matches a card by itself: dev conversations answered 38 -> 39 of 45 at 2, 3 and 4 ("how long?" after |
+|  |  | the recovery period's card had the reflection period's length); dev gold, plain and outside unchanged |
 | ``NEXT_CARD`` | 0.03 | a follow-up most often asks what the previous card's follow-ups answer |
 | ``SAME_TOPIC`` | 0.01 | or something else of the same guide |
 | ``SAME_CARD`` | 0 | the card just given is neither preferred nor avoided: dev conversations answered 36 of 45 at |
@@ -27,6 +30,7 @@ from kb.answers.matching import CardMatch
 from kb.text.language import FUNCTION_WORDS, STOPWORDS
 
 TOPICLESS_WORDS = 8
+BARE_WORDS = 3
 NEXT_CARD = 0.03
 SAME_TOPIC = 0.01
 SAME_CARD = 0.0
@@ -86,7 +90,7 @@ def follow_up_text(
     if not history:
         return None
     words = len(_WORD.findall(text))
-    topicless = match.card_id is None and words <= TOPICLESS_WORDS
+    topicless = (match.card_id is None and words <= TOPICLESS_WORDS) or words <= BARE_WORDS
     if not (leans(text, language) or topicless):
         return None
     previous = history[-1]

@@ -92,6 +92,16 @@ def test_dialogue_a_card_far_down_by_relevance_is_not_the_rankers_pick(ask: Any)
     assert "three years" in body["answer"], body["answer"]
 
 
+def test_dialogue_a_bare_question_word_is_read_with_the_turn_before(ask: Any) -> None:
+    # "how long?" matches the reflection period's length by itself; after the recovery period's card it asks how
+    # long the recovery period is (BARE_WORDS: a question of three words or fewer always leans on the history).
+    first = ask({"question": "What is the recovery period?", "ui_language": "en"})
+    assert first.get("card_id") == "recovery-and-assistance-recovery-period", first["answer"]
+    turn = turn_of("What is the recovery period?", first)
+    body = ask({"question": "how long?", "history": [turn], "ui_language": "en"})
+    assert body.get("card_id") == "recovery-and-assistance-recovery-period-length", body["answer"]
+
+
 def test_dialogue_a_long_question_naming_its_topic_ignores_the_history() -> None:
     assert leans("och vem bestämmer det?", "sv")
     assert leans("kuka sitä pyörittää", "fi")
