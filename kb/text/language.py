@@ -161,6 +161,11 @@ class Analysers:
         return self._by_language.get(language or "en", self._by_language["en"])(text)
 
 
+def function_word_hits(text: str) -> dict[str, int]:
+    """Return how many of the words of ``text`` are function words of fi, sv and en, per language."""
+    return {lang: sum(1 for w in words(text) if w in FUNCTION_WORDS[lang]) for lang in LANGUAGES}
+
+
 class LanguageDetector:
     """Detects fi, sv or en; other languages are reported by code so callers can fall back."""
 
@@ -207,7 +212,7 @@ class LanguageDetector:
         It does when more of its function words belong to one language than to any other and the character model
         reads it as that language too: "Mikä on toipumisaika?" and "vem är du?" do; "hej", "ok" and "kiitos" do not.
         """
-        hits = {lang: sum(1 for w in words(text) if w in FUNCTION_WORDS[lang]) for lang in LANGUAGES}
+        hits = function_word_hits(text)
         best = max(LANGUAGES, key=lambda lang: hits[lang])
         if hits[best] == 0 or any(hits[lang] == hits[best] for lang in LANGUAGES if lang != best):
             return False
@@ -226,7 +231,7 @@ class LanguageDetector:
             return "sv"
         if language not in LANGUAGES:
             return default
-        hits = {lang: sum(1 for w in words(text) if w in FUNCTION_WORDS[lang]) for lang in LANGUAGES}
+        hits = function_word_hits(text)
         if hits[language] == 0:
             voting = [lang for lang in LANGUAGES if hits[lang] > 0]
             if len(voting) == 1:
