@@ -1,18 +1,22 @@
-"""The trained danger model: a kernel machine over a message's e5 embedding, and linear heads beside it.
+"""The trained danger model: a kernel machine over a message's e5 embedding and words, and linear heads beside it.
 
-Whether the message signals danger is scored by a support-vector machine with a Gaussian kernel over the e5
-embedding (the training messages it keeps, ``vectors``, weighted by ``coefficients``). Whether it is about someone
-else, whether it reads as danger now, and each sign (``signs.INDICATORS``) are linear heads over the embedding and
-the hashed lexical features. The embeddings are normalised, so the kernel is ``exp(-2·gamma·(1 - v·e))``: one
-matrix-vector product over the kept messages and two dot products per head, well under a millisecond on top of
-the embedding the question already has. The file is written by ``kb model install`` (``training.py``).
+Whether the message signals danger is scored by a support-vector machine whose kernel adds two similarities to the
+training messages it keeps: a Gaussian one over the e5 embedding (``vectors``) and the cosine of the hashed lexical
+features (``kept_features``, weighted by ``lexical_weight``), the kept messages weighted by ``coefficients``.
+Whether it is about someone else, whether it reads as danger now, and each sign (``signs.INDICATORS``) are linear
+heads over the embedding and the hashed lexical features. The embeddings are normalised, so the Gaussian kernel is
+``exp(-2·gamma·(1 - v·e))``: one matrix-vector product over the kept messages, one sparse sum for the words, and
+two dot products per head, well under a millisecond on top of the embedding the question already has. The file is
+written by ``kb model install`` (``training.py``).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +30,8 @@ class DangerModel:
     """The danger kernel machine and the linear heads.
 
     A linear head ``names[i]`` scores ``dense[i] · embedding + lexical[i][features].sum() + bias[i]``; the "danger"
-    head's score is ``coefficients · exp(-2·gamma·(1 - vectors · embedding)) + kernel_bias`` instead.
+    head's score is ``coefficients · (exp(-2·gamma·(1 - vectors · embedding)) + lexical_weight · cosine) +
+    kernel_bias`` instead, where ``cosine`` is that of the message's feature set and each kept message's.
 
     Attributes:
         names: the heads ("danger", "now", "about_other", then one per sign).
@@ -41,6 +46,9 @@ class DangerModel:
         coefficients: their weights (positive for danger, negative for harmless).
         kernel_bias: the danger machine's intercept.
         gamma: the kernel's width.
+        kept_features: the kept messages' feature buckets, one after another (``features.MessageFeatures``).
+        kept_offsets: where each kept message's buckets start in ``kept_features`` (kept + 1 offsets).
+        lexical_weight: the weight of the lexical cosine against the Gaussian kernel.
     """
 
     names: tuple[str, ...]
@@ -55,18 +63,36 @@ class DangerModel:
     coefficients: np.ndarray
     kernel_bias: float
     gamma: float
+    kept_features: np.ndarray
+    kept_offsets: np.ndarray
+    lexical_weight: float
+
+    @cached_property
+    def _kept_lexical(self) -> Any:
+        """The kept messages' features, bucket by message, each 1/√(its message's count).
+
+        The rows of a message's buckets sum to its shared counts with each kept message, over √(their counts).
+        """
+        from scipy import sparse
+
+        counts = np.diff(self.kept_offsets)
+        values = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts)
+        shape = (len(counts), self.lexical.shape[1])
+        return sparse.csr_matrix((values, self.kept_features, self.kept_offsets), shape=shape).T.tocsr()
 
     def probabilities(self, embedding: np.ndarray, features: np.ndarray) -> dict[str, float]:
         """Return each head's probability for one message (the danger machine's score through a logistic)."""
         logits = self.dense @ embedding + self.lexical[:, features].sum(axis=1) + self.bias
-        logits[self.names.index("danger")] = self.danger_score(embedding[None, :])[0]
+        logits[self.names.index("danger")] = self.danger_score(embedding, features)
         return dict(zip(self.names, (1.0 / (1.0 + np.exp(-logits))).tolist(), strict=True))
 
-    def danger_score(self, embeddings: np.ndarray) -> np.ndarray:
-        """Return the danger machine's decision value for each row of ``embeddings`` (positive: danger)."""
-        kernel = np.exp(-2.0 * self.gamma * (1.0 - embeddings @ self.vectors.T))
-        scores: np.ndarray = kernel @ self.coefficients + self.kernel_bias
-        return scores
+    def danger_score(self, embedding: np.ndarray, features: np.ndarray) -> float:
+        """Return the danger machine's decision value for one message (positive: danger)."""
+        kernel = np.exp(-2.0 * self.gamma * (1.0 - self.vectors @ embedding))
+        if len(features):
+            shared = np.asarray(self._kept_lexical[features].sum(axis=0)).reshape(-1)
+            kernel = kernel + self.lexical_weight * shared / np.sqrt(len(features))
+        return float(kernel @ self.coefficients + self.kernel_bias)
 
     def threshold(self, name: str) -> float:
         """Return the probability at which head ``name`` says yes."""
@@ -90,6 +116,9 @@ class DangerModel:
             coefficients=self.coefficients.astype(np.float32),
             kernel_bias=np.array(self.kernel_bias),
             gamma=np.array(self.gamma),
+            kept_features=self.kept_features.astype(np.int32),
+            kept_offsets=self.kept_offsets.astype(np.int64),
+            lexical_weight=np.array(self.lexical_weight),
         )
         return path
 
@@ -118,6 +147,9 @@ class DangerModel:
                     coefficients=data["coefficients"],
                     kernel_bias=float(data["kernel_bias"]),
                     gamma=float(data["gamma"]),
+                    kept_features=data["kept_features"],
+                    kept_offsets=data["kept_offsets"],
+                    lexical_weight=float(data["lexical_weight"]),
                 )
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(f"cannot read the danger model {path}: {exc}; run `kb model install --force`") from exc

@@ -32,8 +32,12 @@ from tests.conftest import REPORT_LINES
 # first for 313 of 321. On the new chat file alone false alarms fell 14 -> 4 of 52 and recall rose 28 -> 30 of 30;
 # on the 1,508 before it false alarms went fi 10 -> 9, sv 4 -> 3, en 6 -> 8, other 20 -> 21, so en's ceiling
 # moved 0.055 -> 0.06 to keep its slack.
+# On 2026-12-04 the danger machine's kernel took the cosine of the lexical features beside the Gaussian one (chosen
+# out of fold on the training files): false alarms fi 12 -> 11, sv 4 -> 5, en 8 -> 5, other 21 -> 17 (0.060, 0.030,
+# 0.030, 0.059); recall fi 0.994, sv 1.0, en 0.994, other 0.990 -> 0.986; 112 first 313 -> 312 of 321. The en and
+# other ceilings came down to keep three messages of slack.
 RECALL_FLOOR = {"fi": 0.98, "sv": 0.98, "en": 0.98, "other": 0.98}
-FALSE_ALARM_CEILING = {"fi": 0.08, "sv": 0.045, "en": 0.06, "other": 0.08}
+FALSE_ALARM_CEILING = {"fi": 0.08, "sv": 0.045, "en": 0.05, "other": 0.07}
 NOW_112_FIRST_FLOOR = 0.96
 
 
@@ -111,10 +115,7 @@ def test_safety_now_puts_112_first_and_exploitation_the_assistance_system(client
     "text",
     [
         "my passport expires soon, how do I renew it?",
-        pytest.param(
-            "I locked myself out of my flat",
-            marks=pytest.mark.xfail(strict=True, reason="known false alarm of the 2026-12-01 model (issue #13 note)"),
-        ),
+        "I locked myself out of my flat",  # a false alarm from 2026-12-01 until the lexical kernel (2026-12-04)
         "Как получить новый паспорт в Финляндии?",
         "What is the penalty for aggravated trafficking?",
     ],
