@@ -1,6 +1,7 @@
 """The ask path, top to bottom, in one place.
 
     question ─ normalise ─ languages ─ embed (once) ─┬─ danger? ──────── help block first, what helps, cited
+                                                     │                   (a follow-up: then the card it asks for)
                                                      ├─ small talk? ──── a fixed reply in the asker's language
                                                      ├─ follow-up? ───── carry over the earlier turn
                                                      ├─ a card? ──────── the curated answer, cited
@@ -175,7 +176,10 @@ class Asker:
         calm = talk is not None and talk.similarity >= SURE
         signal = SAFE if calm else self.danger.assess(text, embedding, own)
         if signal.urgent:
-            return self.help_answer(signal, own, q.audience)
+            # Help first. A follow-up ("and if I have no passport?" after a question on residence permits) also
+            # gets the card it asks for after the help; its level stays what the message alone reads as.
+            read = self.read_with_history(text, embedding, q, language, asked, match)
+            return self.help_answer(signal, own, q.audience, also=read[2].card_id if read else None)
         picked = self.card_answer(self.cards[str(q.card_id)], language, q.audience) if q.card_id in self.cards else None
         if picked is not None:
             return picked
@@ -186,14 +190,9 @@ class Asker:
             return self.smalltalk_answer(talk.reply, talk.help, language, q.audience)
         scope = self.matcher.ranker.in_scope(embedding)
         chat = self.smalltalk.intent(embedding)[0] is not None  # small talk below its threshold ("tak så mycke")
-        carried = follow_up_text(text, q.history, language, match, self.cards)
-        if carried is not None:
-            read_with = self.embed(carried)
-            both = read_with + OWN_WORDS * embedding
-            text, embedding = carried, both / np.linalg.norm(both)
-            match = self.matcher.match(
-                text, embedding, asked, preferences(q.history, self.cards), self.asked_for(question_types(text), asked)
-            )
+        read = self.read_with_history(text, embedding, q, language, asked, match)
+        if read is not None:
+            text, embedding, match, read_with = read
             # inside the material when either reading is: "how big is it?" after a question about the police's team
             scope = max(scope, self.matcher.ranker.in_scope(read_with))
         card_id = match.card_id
@@ -221,6 +220,24 @@ class Asker:
                 others = tuple(c for c in match.choices if c != meant)
                 return replace(card, did_you_mean=self.suggestions(others[:3], language))
         return self.extract_answer(extract, language, q.audience, match)
+
+    def read_with_history(
+        self, text: str, embedding: np.ndarray, q: Question, language: str, asked: str, match: CardMatch
+    ) -> tuple[str, np.ndarray, CardMatch, np.ndarray] | None:
+        """Return a follow-up read with the turn before: its text, embedding, card match and the read-with vector.
+
+        None when the question stands on its own. The embedding is the sum of the question's own vector (times
+        ``OWN_WORDS``) and that of it read with the earlier turn's topic.
+        """
+        carried = follow_up_text(text, q.history, language, match, self.cards)
+        if carried is None:
+            return None
+        read_with = self.embed(carried)
+        both = read_with + OWN_WORDS * embedding
+        embedding = both / np.linalg.norm(both)
+        prefer = self.asked_for(question_types(carried), asked)
+        match = self.matcher.match(carried, embedding, asked, preferences(q.history, self.cards), prefer)
+        return carried, embedding, match, read_with
 
     def card_signal(self, text: str, embedding: np.ndarray, language: str) -> dict[str, float]:
         """Return passage id -> boost for the passages the cards nearest the question cite (question to question).
@@ -259,18 +276,31 @@ class Asker:
         meta = documents[0].meta
         return meta.get("kind") in OUR_KINDS or meta.get("document_id") in self.cited_documents
 
-    def help_answer(self, signal: DangerSignal, own: str, audience: str) -> Answer:
-        """Answer someone in danger: the help block first, then what helps them act (free, anonymous…), cited."""
+    def help_answer(self, signal: DangerSignal, own: str, audience: str, also: str | None = None) -> Answer:
+        """Answer someone in danger: the help block first, then what helps them act (free, anonymous…), cited.
+
+        ``also``: the card a follow-up asks for, whose answer comes after them when it is written in the help's
+        language and the index holds its quotes (``answer_kind`` "card" then, still urgent, the help first).
+        """
         block = self.help_desk.block(own, urgency=signal.urgency, audience=audience)
-        sentences = self.help_desk.sentences(own, about_other=signal.about_other)
-        text, citations = cited_text([(s.text, s.source, s.quote) for s in sentences], self.locator)
+        helps = [(s.text, s.source, s.quote) for s in self.help_desk.sentences(own, about_other=signal.about_other)]
+        card = self.cards.get(also or "")
+        asked = [(s.text, s.source, s.quote) for s in card.sentences(block.language, audience)] if (
+            card is not None and block.language in card.texts
+        ) else []
+        text, citations = cited_text(helps + asked, self.locator)
+        if asked and len(citations) < len(helps) + len(asked):  # a quote the index lacks: the help alone
+            card, asked = None, []
+            text, citations = cited_text(helps, self.locator)
         text = text or block.text  # an index without our guides holds none of the quotes: the block says it all
         notice_language = block.language if block.language in LANGUAGES else "en"
         return Answer(
             answer=text, language=block.language, abstained=False, urgent=True, help=block, citations=citations,
-            passages=[], notice=NOTICE[notice_language], audience=audience, answer_kind="help",
+            passages=[], notice=NOTICE[notice_language], audience=audience, answer_kind="card" if asked else "help",
             urgency=signal.urgency, indicators=list(signal.indicators),
             flags={"danger_score": round(signal.score, 4), "about_other": signal.about_other},
+            card_id=card.id if asked and card else None,
+            follow_ups=self.suggestions(card.follow_ups, block.language) if asked and card else [],
         )
 
     def card_answer(self, card: Card, language: str, audience: str) -> Answer | None:

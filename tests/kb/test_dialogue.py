@@ -102,6 +102,23 @@ def test_dialogue_a_bare_question_word_is_read_with_the_turn_before(ask: Any) ->
     assert body.get("card_id") == "recovery-and-assistance-recovery-period-length", body["answer"]
 
 
+def test_dialogue_a_follow_up_that_raises_the_alarm_gets_help_first_then_its_card(ask: Any) -> None:
+    # A follow-up that reads as danger gets the help block and what helps first, as any alarm does; the card it
+    # asks for follows, each sentence cited to its exact span. Without the conversation, the help alone.
+    first = ask({"question": "Can a victim of trafficking get a residence permit in Finland?", "ui_language": "en"})
+    assert first["answer_kind"] == "card" and not first["urgent"], first["answer"]
+    history = [turn_of("Can a victim of trafficking get a residence permit in Finland?", first)]
+    follow_up = "and if my employer has my passport?"
+    body = ask({"question": follow_up, "history": history, "ui_language": "en"})
+    alone = ask({"question": follow_up, "ui_language": "en"})
+    assert body["urgent"] and body["urgency"] == alone["urgency"] == "exploitation", body["indicators"]
+    assert body["help"]["contacts"][0]["id"] == "assistance-system"
+    assert alone["answer_kind"] == "help" and alone["card_id"] is None
+    assert body["answer_kind"] == "card" and body["card_id"], body["answer"]
+    assert body["answer"].startswith(alone["answer"]) and len(body["citations"]) > len(alone["citations"])
+    assert all(c["text"][c["start"] : c["end"]] == c["quote"] for c in body["citations"])
+
+
 def test_dialogue_a_long_question_naming_its_topic_ignores_the_history() -> None:
     assert leans("och vem bestämmer det?", "sv")
     assert leans("kuka sitä pyörittää", "fi")
