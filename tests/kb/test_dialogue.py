@@ -18,8 +18,9 @@ from tests.conftest import REPORT_LINES
 
 # Issue #14 asks >= 0.90 of last turns answered and >= 0.95 of small talk handled. These floors are what the
 # system holds today (the closing note of the conversation issue gives the figures): they catch a regression.
-CONVERSATION_FLOOR = 0.62  # held-out: 0.533 before the card ranker and the follow-up vector, 0.644 after, 0.711 (12-03)
-SMALLTALK_FLOOR = 0.85  # held-out: 0.853 by the nearest prototype, 0.867 with the intent model, 0.893 (12-03)
+CONVERSATION_FLOOR = 0.66  # held-out: 0.533 before the card ranker and the follow-up vector, 0.644 after, 0.711
+# (12-03), 0.733 (12-04: an alarming follow-up gets its card after the help)
+SMALLTALK_FLOOR = 0.85  # held-out: 0.853 by the nearest prototype, 0.867 with the intent model, 0.893 (12-03), 0.907
 
 
 @pytest.fixture(scope="module")
