@@ -285,22 +285,24 @@ class Asker:
         block = self.help_desk.block(own, urgency=signal.urgency, audience=audience)
         helps = [(s.text, s.source, s.quote) for s in self.help_desk.sentences(own, about_other=signal.about_other)]
         card = self.cards.get(also or "")
-        answers = [(s.text, s.source, s.quote) for s in card.sentences(block.language, audience)] if (
-            card is not None and block.language in card.texts
-        ) else []
-        text, citations = cited_text(helps + answers, self.locator)
-        if answers and len(citations) < len(helps) + len(answers):  # a quote the index lacks: the help alone
-            card, answers = None, []
+        if card is not None and block.language in card.texts:
+            answers = [(s.text, s.source, s.quote) for s in card.sentences(block.language, audience)]
+            text, citations = cited_text(helps + answers, self.locator)
+            if len(citations) < len(helps) + len(answers):  # a quote the index lacks: the help alone
+                card = None
+        else:
+            card = None
+        if card is None:
             text, citations = cited_text(helps, self.locator)
         text = text or block.text  # an index without our guides holds none of the quotes: the block says it all
         notice_language = block.language if block.language in LANGUAGES else "en"
         return Answer(
             answer=text, language=block.language, abstained=False, urgent=True, help=block, citations=citations,
-            passages=[], notice=NOTICE[notice_language], audience=audience, answer_kind="card" if answers else "help",
+            passages=[], notice=NOTICE[notice_language], audience=audience, answer_kind="card" if card else "help",
             urgency=signal.urgency, indicators=list(signal.indicators),
             flags={"danger_score": round(signal.score, 4), "about_other": signal.about_other},
-            card_id=card.id if answers and card else None,
-            follow_ups=self.suggestions(card.follow_ups, block.language) if answers and card else [],
+            card_id=card.id if card else None,
+            follow_ups=self.suggestions(card.follow_ups, block.language) if card else [],
         )
 
     def card_answer(self, card: Card, language: str, audience: str) -> Answer | None:

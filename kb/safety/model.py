@@ -25,6 +25,18 @@ from kb.errors import ModelError
 MODEL_FILE = "safety.npz"
 
 
+def unit_rows(buckets: np.ndarray, offsets: np.ndarray, width: int) -> Any:
+    """Return feature sets (message i's buckets: ``buckets[offsets[i]:offsets[i + 1]]``) as sparse rows of length 1.
+
+    The product of two rows is the cosine of the two sets: the lexical half of the danger machine's kernel.
+    """
+    from scipy import sparse
+
+    counts = np.diff(offsets)
+    values = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts)
+    return sparse.csr_matrix((values, buckets, offsets), shape=(len(counts), width))
+
+
 @dataclass(frozen=True)
 class DangerModel:
     """The danger kernel machine and the linear heads.
@@ -69,16 +81,11 @@ class DangerModel:
 
     @cached_property
     def _kept_lexical(self) -> Any:
-        """The kept messages' features, bucket by message, each 1/√(its message's count).
+        """The kept messages' features, bucket by message (``unit_rows`` turned over).
 
         The rows of a message's buckets sum to its shared counts with each kept message, over √(their counts).
         """
-        from scipy import sparse
-
-        counts = np.diff(self.kept_offsets)
-        values = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts)
-        shape = (len(counts), self.lexical.shape[1])
-        return sparse.csr_matrix((values, self.kept_features, self.kept_offsets), shape=shape).T.tocsr()
+        return unit_rows(self.kept_features, self.kept_offsets, self.lexical.shape[1]).T.tocsr()
 
     def probabilities(self, embedding: np.ndarray, features: np.ndarray) -> dict[str, float]:
         """Return each head's probability for one message (the danger machine's score through a logistic)."""

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from kb.safety.features import FEATURES_VERSION, HASH_SIZE
-from kb.safety.model import DangerModel
+from kb.safety.model import DangerModel, unit_rows
 from kb.safety.signs import INDICATORS
 
 KERNEL_GAMMA = 5.0
@@ -109,8 +109,8 @@ def load_messages(folder: Path, part: str) -> list[Message]:
 def fingerprint(messages: Sequence[Message]) -> str:
     """Return a digest of the training data and of the numbers above."""
     numbers = (
-        f"{KERNEL_GAMMA}/{KERNEL_C}/{LEXICAL_WEIGHT}/{C}/{DENSE_SCALE}/{DANGER_RECALL}/{NOW_RECALL}/{NOW_ALARMS}/{FOLDS}/{HASH_SIZE}/"
-        f"{HEADS}/{FEATURES_VERSION}"
+        f"{KERNEL_GAMMA}/{KERNEL_C}/{LEXICAL_WEIGHT}/{C}/{DENSE_SCALE}/{DANGER_RECALL}/{NOW_RECALL}/{NOW_ALARMS}/"
+        f"{FOLDS}/{HASH_SIZE}/{HEADS}/{FEATURES_VERSION}"
     )
     digest = hashlib.sha256(numbers.encode())
     for m in messages:
@@ -136,15 +136,11 @@ def _fit(x: Any, y: np.ndarray) -> tuple[np.ndarray, float]:
     return fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0])
 
 
-def _normalised_lexical(features: Sequence[np.ndarray]) -> Any:
-    """Return the messages' feature sets as rows of unit length (their products are the sets' cosines)."""
-    from scipy import sparse
-
-    counts = np.array([len(f) for f in features])
-    values = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts)
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    cols = np.concatenate(features) if len(features) else np.zeros(0, dtype=np.int64)
-    return sparse.csr_matrix((values, cols, offsets), shape=(len(features), HASH_SIZE))
+def _packed(features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Return feature sets one after another, and where each starts (as ``DangerModel.kept_features``/``_offsets``)."""
+    buckets = np.concatenate(features) if len(features) else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(f) for f in features])]).astype(np.int64)
+    return buckets.astype(np.int32), offsets
 
 
 def _kernel(embeddings: np.ndarray, lexical: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -190,7 +186,7 @@ def train(
     embeddings = embed(texts)
     features = [featurise(t) for t in texts]
     x = _matrix(embeddings, features)
-    lexical = _normalised_lexical(features)
+    lexical = unit_rows(*_packed(features), HASH_SIZE)
     dimension = embeddings.shape[1]
     labels = {head: np.array([m.label(head) for m in messages]) for head in HEADS}
     dense = np.zeros((len(HEADS), dimension), np.float32)
@@ -233,12 +229,11 @@ def train(
     everyone = np.arange(len(messages))
     kept, coefficients, intercept = _fit_kernel(_kernel(embeddings, lexical, everyone, everyone), labels["danger"])
     report["kept_messages"] = len(kept)
+    kept_features, kept_offsets = _packed([features[i] for i in kept])
     model = DangerModel(
         HEADS, dense, lexical_weights, bias, thresholds, now_threshold, now_alarm, fingerprint(messages),
         vectors=embeddings[kept].astype(np.float32), coefficients=coefficients, kernel_bias=intercept,
-        gamma=KERNEL_GAMMA, kept_features=np.concatenate([features[i] for i in kept]).astype(np.int32),
-        kept_offsets=np.concatenate([[0], np.cumsum([len(features[i]) for i in kept])]).astype(np.int64),
-        lexical_weight=LEXICAL_WEIGHT,
+        gamma=KERNEL_GAMMA, kept_features=kept_features, kept_offsets=kept_offsets, lexical_weight=LEXICAL_WEIGHT,
     )
     return model, report
 

@@ -114,6 +114,9 @@ def test_safety_now_puts_112_first_and_exploitation_the_assistance_system(client
     assert work["help"]["contacts"][0]["id"] == "assistance-system"
 
 
+# "I locked myself out of my flat" is not among them: it sits at the danger threshold (0.459 against 0.453 on
+# 2026-12-04; a false alarm since 2026-12-01, below the threshold for one model in between), so whether it passes
+# depends on the CPU's rounding. Issue #13's closing note lists it as a known false alarm.
 @pytest.mark.parametrize(
     "text",
     [
@@ -122,9 +125,6 @@ def test_safety_now_puts_112_first_and_exploitation_the_assistance_system(client
         "What is the penalty for aggravated trafficking?",
     ],
 )
-# "I locked myself out of my flat" is not among them: it sits at the danger threshold (0.459 against 0.453 on
-# 2026-12-04; a false alarm since 2026-12-01, below the threshold for one model in between), so whether it passes
-# depends on the CPU's rounding. Issue #13's closing note lists it as a known false alarm.
 def test_safety_harmless_look_alikes_get_no_alarm(client: TestClient, text: str) -> None:
     body = client.post("/api/v1/ask", json={"question": text}).json()
     assert not body["urgent"] and body["urgency"] is None and body["indicators"] == [], text
